@@ -1,0 +1,111 @@
+//! Command-line interface: flags (clap) in, library calls, printing out.
+
+mod run;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+
+use surgesim::scenario::{self, overrides::Override, Scenario};
+
+#[derive(Parser)]
+#[command(name = "surgesim", version, about = "Deterministic simulator and capacity planner for call-arrival surges")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Simulate a scenario; print a summary table; write summary.json and timeseries.csv.
+    Run(run::RunArgs),
+    /// Parse and lint scenarios without running them.
+    Validate {
+        /// Scenario files.
+        #[arg(required = true)]
+        scenarios: Vec<PathBuf>,
+    },
+}
+
+/// Flags shared by commands that load one scenario.
+#[derive(Args, Clone, Debug)]
+pub struct ScenarioArgs {
+    /// Scenario file (TOML).
+    pub scenario: PathBuf,
+    /// Override the scenario's seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Override a scenario field by its dotted path, e.g. primary.workers=400.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub set: Vec<String>,
+    /// Reporting window against clock_start, e.g. 07:00..07:15.
+    #[arg(long)]
+    pub window: Option<String>,
+}
+
+impl ScenarioArgs {
+    pub fn load(&self) -> Result<Scenario> {
+        let mut overrides = Vec::new();
+        for s in &self.set {
+            overrides.push(s.parse::<Override>().map_err(|e| anyhow::anyhow!("--set {e}"))?);
+        }
+        if let Some(w) = &self.window {
+            overrides.push(Override { path: "window".into(), value: toml::Value::String(w.clone()) });
+        }
+        let mut sc = scenario::load(&self.scenario, &overrides)?;
+        if let Some(seed) = self.seed {
+            sc.seed = seed;
+        }
+        Ok(sc)
+    }
+}
+
+/// Sets the size of rayon's global pool (0: one thread per core).
+pub fn set_threads(threads: usize) -> Result<()> {
+    if threads > 0 {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build_global()
+            .context("cannot configure the thread pool")?;
+    }
+    Ok(())
+}
+
+pub fn main() -> Result<ExitCode> {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return Ok(ExitCode::from(code));
+        }
+    };
+    match cli.cmd {
+        Cmd::Run(args) => run::run(args),
+        Cmd::Validate { scenarios } => validate(&scenarios),
+    }
+}
+
+fn validate(paths: &[PathBuf]) -> Result<ExitCode> {
+    let mut bad = 0;
+    for p in paths {
+        match scenario::load(p, &[]) {
+            Ok(sc) => {
+                println!("{}: ok ({}; {} classes, about {:.0} calls)", p.display(), sc.name, sc.classes.len(), sc.expected_calls());
+                for w in &sc.warnings {
+                    println!("{}: warning: {w}", p.display());
+                }
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                bad += 1;
+            }
+        }
+    }
+    if bad > 0 {
+        bail!("{bad} of {} scenarios are invalid", paths.len());
+    }
+    Ok(ExitCode::SUCCESS)
+}

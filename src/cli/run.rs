@@ -1,0 +1,86 @@
+//! `surgesim run`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Result};
+use clap::Args;
+
+use surgesim::experiment::{self, Aggregate};
+use surgesim::model::RunOptions;
+use surgesim::report::{self, json, table, timeseries, Staged};
+use surgesim::scenario::Scenario;
+
+use super::{set_threads, ScenarioArgs};
+
+#[derive(Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub scenario: ScenarioArgs,
+    /// Independent replications (run i uses the streams of (seed, i)).
+    #[arg(long, short = 'r', default_value_t = 1)]
+    pub replications: u64,
+    /// Output folder (default: notebooks-out/<scenario name>/).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Replace an output folder that surgesim did not write.
+    #[arg(long)]
+    pub force: bool,
+    /// Worker threads (0: one per core). Results do not depend on it.
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// Refuse runs expected to simulate more calls than this (per replication).
+    #[arg(long, default_value_t = 2e10)]
+    pub max_calls: f64,
+    /// Also write failures.csv: each failed call (at most 100,000 per run).
+    #[arg(long)]
+    pub failure_log: bool,
+}
+
+/// Refuses work beyond the stated budgets before anything runs.
+pub fn check_budget(sc: &Scenario, replications: u64, max_calls: f64) -> Result<()> {
+    if replications == 0 {
+        bail!("--replications must be at least 1");
+    }
+    if replications > 100_000 {
+        bail!("--replications {replications} is more than 100000");
+    }
+    let calls = sc.expected_calls();
+    if calls > max_calls {
+        bail!(
+            "scenario {} would simulate about {calls:.3e} calls per replication, over the budget of {max_calls:.3e}; \
+             shorten `duration`, lower the rate, or raise --max-calls",
+            sc.name
+        );
+    }
+    Ok(())
+}
+
+pub fn default_out(sc: &Scenario) -> PathBuf {
+    PathBuf::from("notebooks-out").join(&sc.name)
+}
+
+pub fn run(args: RunArgs) -> Result<ExitCode> {
+    let sc = args.scenario.load()?;
+    check_budget(&sc, args.replications, args.max_calls)?;
+    set_threads(args.threads)?;
+    let out = args.out.clone().unwrap_or_else(|| default_out(&sc));
+    let staged = Staged::begin(&out, args.force)?;
+    let agg = experiment::run(&sc, args.replications, RunOptions { failure_log: args.failure_log });
+    if let Err(e) = write_outputs(&staged, &sc, &agg) {
+        staged.abort();
+        return Err(e);
+    }
+    let dir = staged.commit()?;
+    print!("{}", table::render(&sc, &agg));
+    println!("wrote {}", dir.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn write_outputs(staged: &Staged, sc: &Scenario, agg: &Aggregate) -> Result<()> {
+    staged.write("summary.json", json::to_string(sc, agg).as_bytes())?;
+    staged.write("timeseries.csv", &timeseries::to_csv(sc, agg))?;
+    staged.write("summary.txt", table::render(sc, agg).as_bytes())?;
+    let _ = report::num(0.0);
+    Ok(())
+}

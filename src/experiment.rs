@@ -1,0 +1,147 @@
+//! Experiments: many independent runs of one scenario, in parallel, and
+//! their aggregation into means and confidence intervals.
+//!
+//! Run `r` always uses the streams of `(seed, r)`, and results are gathered
+//! in run order whatever thread finished first, so the aggregate is
+//! identical under any thread count.
+
+use rayon::prelude::*;
+use statrs::distribution::{ContinuousCDF, StudentsT};
+
+use crate::model::{simulate, RunOptions};
+use crate::observe::{Bin, Counts};
+use crate::result::RunResult;
+use crate::scenario::Scenario;
+
+/// Mean and 95 % confidence interval (Student t) of one metric over runs.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Stat {
+    pub mean: f64,
+    /// Sample standard deviation (0 with one run).
+    pub sd: f64,
+    /// 95 % confidence interval of the mean; absent with fewer than 2 runs.
+    pub ci95: Option<[f64; 2]>,
+    /// Runs in which the metric applied.
+    pub n: usize,
+}
+
+/// t quantile for a two-sided interval at `confidence` with `df` degrees of freedom.
+pub fn t_quantile(confidence: f64, df: f64) -> f64 {
+    StudentsT::new(0.0, 1.0, df).expect("df > 0").inverse_cdf(0.5 + confidence / 2.0)
+}
+
+impl Stat {
+    pub fn of(values: &[f64]) -> Stat {
+        Stat::with_confidence(values, 0.95)
+    }
+
+    pub fn with_confidence(values: &[f64], confidence: f64) -> Stat {
+        let n = values.len();
+        if n == 0 {
+            return Stat { mean: f64::NAN, sd: 0.0, ci95: None, n };
+        }
+        let mean = values.iter().sum::<f64>() / n as f64;
+        if n < 2 {
+            return Stat { mean, sd: 0.0, ci95: None, n };
+        }
+        let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+        let sd = var.sqrt();
+        let half = t_quantile(confidence, (n - 1) as f64) * sd / (n as f64).sqrt();
+        Stat { mean, sd, ci95: Some([mean - half, mean + half]), n }
+    }
+
+    /// Half-width of the interval (0 without one).
+    pub fn half_width(&self) -> f64 {
+        self.ci95.map_or(0.0, |[lo, hi]| (hi - lo) / 2.0)
+    }
+}
+
+/// Runs `replications` runs of `sc` (indices `first..first + replications`) in parallel.
+pub fn run_replications(sc: &Scenario, first: u64, replications: u64, opts: RunOptions) -> Vec<RunResult> {
+    (first..first + replications).into_par_iter().map(|r| simulate(sc, r, opts)).collect()
+}
+
+/// The runs of one scenario, aggregated.
+#[derive(Clone, Debug)]
+pub struct Aggregate {
+    pub runs: Vec<RunResult>,
+    /// Every metric of [`RunResult::metrics`], in its order.
+    pub metrics: Vec<(String, Stat)>,
+}
+
+impl Aggregate {
+    pub fn new(sc: &Scenario, runs: Vec<RunResult>) -> Aggregate {
+        let names: Vec<String> = sc.classes.iter().map(|c| c.name.clone()).collect();
+        let per_run: Vec<Vec<(String, Option<f64>)>> = runs.iter().map(|r| r.metrics(&names)).collect();
+        let metrics = match per_run.first() {
+            None => Vec::new(),
+            Some(first) => first
+                .iter()
+                .enumerate()
+                .map(|(i, (name, _))| {
+                    let vals: Vec<f64> = per_run.iter().filter_map(|m| m[i].1).collect();
+                    (name.clone(), Stat::of(&vals))
+                })
+                .collect(),
+        };
+        Aggregate { runs, metrics }
+    }
+
+    pub fn metric(&self, name: &str) -> Option<&Stat> {
+        self.metrics.iter().find(|(n, _)| n == name).map(|(_, s)| s)
+    }
+
+    pub fn mean(&self, name: &str) -> f64 {
+        self.metric(name).map_or(f64::NAN, |s| s.mean)
+    }
+
+    /// Bins summed over runs (divide by the run count for means).
+    pub fn bin_sums(&self) -> Vec<Bin> {
+        let Some(first) = self.runs.first() else { return Vec::new() };
+        let mut out = vec![Bin::default(); first.bins.len()];
+        for r in &self.runs {
+            for (o, b) in out.iter_mut().zip(&r.bins) {
+                o.counts.add(&b.counts);
+                let (oa, ba) = (&mut o.areas, &b.areas);
+                oa.busy_primary += ba.busy_primary;
+                oa.capacity_primary += ba.capacity_primary;
+                oa.workers_ready += ba.workers_ready;
+                oa.workers_billed += ba.workers_billed;
+                oa.fallback_busy += ba.fallback_busy;
+                oa.waiting += ba.waiting;
+                o.peak_busy_primary += b.peak_busy_primary;
+            }
+        }
+        out
+    }
+
+    /// Totals summed over runs.
+    pub fn total_counts(&self) -> Counts {
+        let mut c = Counts::default();
+        for r in &self.runs {
+            c.add(&r.totals);
+        }
+        c
+    }
+}
+
+/// Runs and aggregates in one call.
+pub fn run(sc: &Scenario, replications: u64, opts: RunOptions) -> Aggregate {
+    Aggregate::new(sc, run_replications(sc, 0, replications, opts))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn student_t_interval() {
+        let s = Stat::of(&[1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(s.mean, 2.5);
+        // t(0.975, 3) = 3.182446; sd = 1.290994
+        let half = 3.182446305 * 1.2909944487 / 2.0;
+        let [lo, hi] = s.ci95.unwrap();
+        assert!((lo - (2.5 - half)).abs() < 1e-6 && (hi - (2.5 + half)).abs() < 1e-6);
+        assert_eq!(Stat::of(&[5.0]).ci95, None);
+    }
+}

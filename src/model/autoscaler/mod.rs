@@ -1,0 +1,220 @@
+//! The autoscaler: a policy recommends a worker count from what a real
+//! scaler sees (a metric sampled at each evaluation, never the future);
+//! the shared machinery here turns the recommendation into a decision with
+//! `min`/`max`, per-step limits, cooldowns and scale-down stabilisation,
+//! the way a Kubernetes HPA applies its `behavior` block.
+//!
+//! A policy is one file: a function from an [`Observation`] to a
+//! [`Recommendation`].
+
+mod step;
+mod target;
+
+use std::collections::VecDeque;
+
+use crate::scenario::{AutoscalerSpec, PolicyKind};
+use crate::time::Tick;
+
+/// What the scaler sees at an evaluation.
+#[derive(Copy, Clone, Debug)]
+pub struct Observation {
+    /// Workers counted against the target (ready + provisioning).
+    pub current: u32,
+    pub ready: u32,
+    pub calls_per_worker: u32,
+    /// Mean sampled demand (calls in service + waiting) over the window.
+    pub demand: f64,
+    /// Whether any call arrived since the last evaluation (activation from zero).
+    pub active: bool,
+}
+
+impl Observation {
+    /// Mean utilisation of ready slots (demand / capacity); infinite when
+    /// there is demand but no capacity.
+    pub fn utilisation(&self) -> f64 {
+        let cap = self.ready as f64 * self.calls_per_worker as f64;
+        if cap == 0.0 {
+            if self.demand > 0.0 || self.active {
+                f64::INFINITY
+            } else {
+                0.0
+            }
+        } else {
+            self.demand / cap
+        }
+    }
+}
+
+/// A policy's wish.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Recommendation {
+    Hold,
+    Workers(u32),
+}
+
+fn recommend(policy: &PolicyKind, obs: &Observation) -> Recommendation {
+    match policy {
+        PolicyKind::None | PolicyKind::Scheduled => Recommendation::Hold,
+        PolicyKind::TargetUtilization { target, tolerance } => target::recommend(*target, *tolerance, obs),
+        PolicyKind::Step { steps, scale_in } => step::recommend(steps, *scale_in, obs),
+    }
+}
+
+/// One change of the worker target, for the scaling log.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScaleEvent {
+    /// Internal time of the decision.
+    pub at: Tick,
+    pub from: u32,
+    pub to: u32,
+    pub cause: &'static str,
+}
+
+/// The scaler's state across evaluations.
+#[derive(Debug)]
+pub struct Scaler<'a> {
+    pub spec: &'a AutoscalerSpec,
+    samples: VecDeque<(Tick, f64)>,
+    recs: VecDeque<(Tick, u32)>,
+    last_up: Option<Tick>,
+    last_change: Option<Tick>,
+    /// The minimum in force (schedule and `on_detect` actions move it).
+    pub min: u32,
+    pub max: u32,
+}
+
+impl<'a> Scaler<'a> {
+    pub fn new(spec: &'a AutoscalerSpec) -> Scaler<'a> {
+        Scaler {
+            spec,
+            samples: VecDeque::new(),
+            recs: VecDeque::new(),
+            last_up: None,
+            last_change: None,
+            min: spec.min,
+            max: spec.max,
+        }
+    }
+
+    /// Records a metric sample taken at `now`.
+    pub fn sample(&mut self, now: Tick, demand: f64) {
+        self.samples.push_back((now, demand));
+        let w = self.spec.window;
+        while self.samples.front().is_some_and(|&(t, _)| t.saturating_add(w) <= now) {
+            self.samples.pop_front();
+        }
+    }
+
+    /// Mean of the samples in the window.
+    pub fn demand(&self) -> f64 {
+        if self.samples.is_empty() {
+            return 0.0;
+        }
+        self.samples.iter().map(|s| s.1).sum::<f64>() / self.samples.len() as f64
+    }
+
+    /// The new worker target at `now`, or `None` to keep `obs.current`.
+    pub fn evaluate(&mut self, now: Tick, obs: &Observation) -> Option<u32> {
+        let cur = obs.current;
+        let wish = match recommend(&self.spec.policy, obs) {
+            Recommendation::Hold => cur,
+            Recommendation::Workers(n) => n,
+        };
+        let wish = wish.clamp(self.min, self.max);
+        // Scale-down stabilisation: act on the highest wish in the window.
+        let stab = self.spec.scale_down_stabilization;
+        self.recs.push_back((now, wish));
+        while self.recs.front().is_some_and(|&(t, _)| t.saturating_add(stab) <= now) {
+            self.recs.pop_front();
+        }
+        let desired = if wish < cur { self.recs.iter().map(|r| r.1).max().unwrap_or(wish).min(cur) } else { wish };
+        let since = |t: Option<Tick>| t.map_or(u64::MAX, |t| now.0 - t.0);
+        let to = if desired > cur {
+            if since(self.last_up) < self.spec.scale_up_cooldown.0 {
+                return None;
+            }
+            cur + (desired - cur).min(self.spec.max_step_up.allowed(cur))
+        } else if desired < cur {
+            if since(self.last_change) < self.spec.scale_down_cooldown.0 {
+                return None;
+            }
+            cur - (cur - desired).min(self.spec.max_step_down.allowed(cur))
+        } else {
+            return None;
+        };
+        let to = to.clamp(self.min, self.max);
+        if to == cur {
+            return None;
+        }
+        if to > cur {
+            self.last_up = Some(now);
+        }
+        self.last_change = Some(now);
+        Some(to)
+    }
+
+    /// Raises (or, from a schedule, sets) the minimum; the target must then
+    /// be at least the returned value.
+    pub fn set_min(&mut self, min: u32, raise_only: bool) -> u32 {
+        self.min = if raise_only { self.min.max(min) } else { min };
+        self.max = self.max.max(self.min);
+        self.min
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dist::Dist;
+    use crate::scenario::StepLimit;
+
+    fn spec(policy: PolicyKind) -> AutoscalerSpec {
+        AutoscalerSpec {
+            policy,
+            interval: Tick::from_secs(15),
+            window: Tick::from_secs(15),
+            provision_delay: Dist::Deterministic { value: 60.0 },
+            min: 2,
+            max: 100,
+            max_step_up: StepLimit::NONE,
+            max_step_down: StepLimit::NONE,
+            scale_up_cooldown: Tick::ZERO,
+            scale_down_cooldown: Tick::ZERO,
+            scale_down_stabilization: Tick::from_secs(60),
+            schedule: vec![],
+            warm_pool: 0,
+            warm_pool_delay: Tick::ZERO,
+        }
+    }
+
+    fn obs(current: u32, demand: f64) -> Observation {
+        Observation { current, ready: current, calls_per_worker: 10, demand, active: demand > 0.0 }
+    }
+
+    #[test]
+    fn target_utilisation_scales_to_ceil_demand_over_target() {
+        let s = spec(PolicyKind::TargetUtilization { target: 0.5, tolerance: 0.0 });
+        let mut sc = Scaler::new(&s);
+        assert_eq!(sc.evaluate(Tick::ZERO, &obs(10, 101.0)), Some(21));
+    }
+
+    #[test]
+    fn scale_down_waits_for_the_stabilisation_window() {
+        let s = spec(PolicyKind::TargetUtilization { target: 0.5, tolerance: 0.0 });
+        let mut sc = Scaler::new(&s);
+        assert_eq!(sc.evaluate(Tick::ZERO, &obs(20, 100.0)), None);
+        // Demand halves: the wish (10) is held back by the 20 seen 30 s ago.
+        assert_eq!(sc.evaluate(Tick::from_secs(30), &obs(20, 50.0)), None);
+        assert_eq!(sc.evaluate(Tick::from_secs(60), &obs(20, 50.0)), Some(10));
+    }
+
+    #[test]
+    fn step_limits_and_bounds() {
+        let mut s = spec(PolicyKind::TargetUtilization { target: 0.5, tolerance: 0.0 });
+        s.max_step_up = StepLimit { workers: Some(4), percent: Some(10.0) };
+        let mut sc = Scaler::new(&s);
+        assert_eq!(sc.evaluate(Tick::ZERO, &obs(10, 1000.0)), Some(14));
+        assert_eq!(sc.evaluate(Tick::from_secs(15), &obs(90, 10_000.0)), Some(99));
+        assert_eq!(sc.evaluate(Tick::from_secs(30), &obs(99, 10_000.0)), Some(100));
+    }
+}

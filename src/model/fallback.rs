@@ -1,0 +1,211 @@
+//! The serverless fallback pool: one call per instance, cold starts paid by
+//! the call, idle instances kept warm for `idle_timeout`, a concurrency
+//! limit (optionally growing Lambda-style from a burst limit), provisioned
+//! (always-warm) instances, and a health mode deciding whether a start
+//! succeeds.
+
+use std::collections::VecDeque;
+
+use rand::Rng;
+
+use crate::observe::FailReason;
+use crate::rng::StreamRng;
+use crate::scenario::{FallbackSpec, Health};
+use crate::time::Tick;
+
+/// A successful invocation: when the call starts, and on what instance kind.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct Started {
+    pub delay: Tick,
+    pub provisioned: bool,
+    pub cold: bool,
+}
+
+#[derive(Debug)]
+pub struct Fallback<'a> {
+    spec: &'a FallbackSpec,
+    /// Internal time of reported t = 0 (scenario times are reported times).
+    offset: Tick,
+    pub busy: u32,
+    prov_busy: u32,
+    /// Idle on-demand instances, by the time they became idle (oldest first).
+    idle: VecDeque<Tick>,
+    /// When demand first exceeded the burst limit, for Lambda-style growth.
+    burst_since: Option<Tick>,
+    pub routing: bool,
+    fixed_at: Option<Tick>,
+    pub invocations: u64,
+    pub cold_starts: u64,
+    pub failed_starts: u64,
+    pub throttled: u64,
+}
+
+impl<'a> Fallback<'a> {
+    pub fn new(spec: &'a FallbackSpec, offset: Tick) -> Fallback<'a> {
+        Fallback {
+            spec,
+            offset,
+            busy: 0,
+            prov_busy: 0,
+            idle: VecDeque::new(),
+            burst_since: None,
+            routing: true,
+            fixed_at: None,
+            invocations: 0,
+            cold_starts: 0,
+            failed_starts: 0,
+            throttled: 0,
+        }
+    }
+
+    /// Whether the fallback is broken at internal time `now`.
+    pub fn broken(&self, now: Tick) -> bool {
+        if self.fixed_at.is_some_and(|f| now >= f) {
+            return false;
+        }
+        match self.spec.health {
+            Health::Broken { from, until } => {
+                now >= self.offset.saturating_add(from) && now < self.offset.saturating_add(until)
+            }
+            _ => false,
+        }
+    }
+
+    /// Probability that one start fails at `now`.
+    pub fn failure_probability(&self, now: Tick) -> f64 {
+        if self.broken(now) {
+            return 1.0;
+        }
+        match self.spec.health {
+            Health::Degraded(p) if self.fixed_at.is_none_or(|f| now < f) => p,
+            _ => 0.0,
+        }
+    }
+
+    /// The first internal time the fallback is broken, if ever.
+    pub fn broken_since(&self) -> Option<Tick> {
+        match self.spec.health {
+            Health::Broken { from, .. } => Some(self.offset.saturating_add(from)),
+            _ => None,
+        }
+    }
+
+    /// A deployed fix: healthy from `now` on.
+    pub fn fix(&mut self, now: Tick) {
+        self.fixed_at.get_or_insert(now);
+    }
+
+    fn limit(&mut self, now: Tick) -> u32 {
+        let max = self.spec.max_concurrency;
+        let Some(burst) = self.spec.burst_limit else { return max };
+        if self.busy < burst {
+            self.burst_since = None;
+            return burst.min(max);
+        }
+        let since = *self.burst_since.get_or_insert(now);
+        let steps = (now.0 - since.0) / self.spec.scale_interval.0;
+        (burst as u64 + steps * self.spec.scale_rate as u64).min(max as u64) as u32
+    }
+
+    /// Tries to start a call at `now`. `faults` decides degraded starts;
+    /// `cold` samples cold-start delays.
+    pub fn invoke(&mut self, now: Tick, faults: &mut StreamRng, cold: &mut StreamRng) -> Result<Started, FailReason> {
+        if self.busy >= self.limit(now) {
+            self.throttled += 1;
+            return Err(FailReason::FallbackThrottled);
+        }
+        self.invocations += 1;
+        let p = self.failure_probability(now);
+        // Draw for every invocation so that the fault stream stays aligned
+        // across configurations (common random numbers).
+        let u: f64 = faults.random();
+        if u < p {
+            self.failed_starts += 1;
+            return Err(FailReason::FallbackStartFailed);
+        }
+        self.busy += 1;
+        if self.prov_busy < self.spec.provisioned_concurrency {
+            self.prov_busy += 1;
+            return Ok(Started { delay: Tick::ZERO, provisioned: true, cold: false });
+        }
+        self.expire(now);
+        if self.idle.pop_back().is_some() {
+            return Ok(Started { delay: Tick::ZERO, provisioned: false, cold: false });
+        }
+        self.cold_starts += 1;
+        Ok(Started { delay: self.spec.cold_start.sample(cold), provisioned: false, cold: true })
+    }
+
+    /// A call ended at `now`; its instance goes idle (or back to the
+    /// provisioned set).
+    pub fn release(&mut self, now: Tick, provisioned: bool) {
+        self.busy -= 1;
+        if provisioned {
+            self.prov_busy -= 1;
+        } else {
+            self.idle.push_back(now);
+        }
+    }
+
+    fn expire(&mut self, now: Tick) {
+        while self.idle.front().is_some_and(|&t| t.saturating_add(self.spec.idle_timeout) <= now) {
+            self.idle.pop_front();
+        }
+    }
+
+    /// Warm idle instances at `now` (provisioned ones included).
+    pub fn warm_idle(&mut self, now: Tick) -> u32 {
+        self.expire(now);
+        self.idle.len() as u32 + self.spec.provisioned_concurrency - self.prov_busy
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dist::Dist;
+    use crate::rng::{stream, Stream};
+
+    fn spec(health: Health) -> FallbackSpec {
+        FallbackSpec {
+            max_concurrency: 2,
+            cold_start: Dist::Deterministic { value: 2.0 },
+            idle_timeout: Tick::from_secs(60),
+            provisioned_concurrency: 0,
+            burst_limit: None,
+            scale_rate: 0,
+            scale_interval: Tick::from_secs(60),
+            image_arch: None,
+            runtime_arch: None,
+            health,
+            canary: None,
+        }
+    }
+
+    #[test]
+    fn cold_then_warm_then_expired() {
+        let s = spec(Health::Healthy);
+        let mut f = Fallback::new(&s, Tick::ZERO);
+        let (mut a, mut b) = (stream(1, 0, Stream::Faults), stream(1, 0, Stream::Fallback));
+        let st = f.invoke(Tick::ZERO, &mut a, &mut b).unwrap();
+        assert_eq!(st.delay, Tick::from_secs(2));
+        f.release(Tick::from_secs(10), false);
+        assert_eq!(f.invoke(Tick::from_secs(30), &mut a, &mut b).unwrap().delay, Tick::ZERO);
+        f.release(Tick::from_secs(40), false);
+        assert!(f.invoke(Tick::from_secs(100), &mut a, &mut b).unwrap().cold);
+        f.invoke(Tick::from_secs(100), &mut a, &mut b).unwrap();
+        assert_eq!(f.invoke(Tick::from_secs(100), &mut a, &mut b), Err(FailReason::FallbackThrottled));
+    }
+
+    #[test]
+    fn broken_window_and_fix() {
+        let s = spec(Health::Broken { from: Tick::from_secs(10), until: Tick::from_secs(20) });
+        let mut f = Fallback::new(&s, Tick::from_secs(5));
+        assert!(!f.broken(Tick::from_secs(14)));
+        assert!(f.broken(Tick::from_secs(15)));
+        assert!(!f.broken(Tick::from_secs(25)));
+        f.fix(Tick::from_secs(18));
+        assert!(f.broken(Tick::from_secs(17)));
+        assert!(!f.broken(Tick::from_secs(18)));
+    }
+}

@@ -1,0 +1,471 @@
+//! The domain model: calls, the primary pool, the autoscaler, the fallback
+//! pool, canaries, all driven by the engine.
+//!
+//! A run is [`simulate`]`(scenario, run index)`: a pure function. Internal
+//! time starts at the beginning of the warm-up; scenario times (and
+//! everything reported) are relative to `clock_start`, i.e. shifted by the
+//! warm-up.
+//!
+//! Routing of an arriving call: a free primary slot; else, for an eligible
+//! class with routing on, the fallback (a failed start fails the call, a
+//! throttled one falls through); else the waiting queue when calls may
+//! wait; else failure with `worker_not_available`.
+
+pub mod autoscaler;
+pub mod fallback;
+pub mod primary;
+mod waiting;
+
+use rand::Rng;
+
+use crate::arrivals::{Arrival, ArrivalSpec, ArrivalState};
+use crate::engine::{run_until, EventQueue, Handler};
+use crate::observe::{FailReason, Levels, Observer};
+use crate::result::{CallFailure, RunResult, FAILURE_LOG_LIMIT};
+use crate::rng::{stream, Stream, StreamRng};
+use crate::scenario::Scenario;
+use crate::time::Tick;
+use autoscaler::{Observation, ScaleEvent, Scaler};
+use fallback::Fallback;
+use primary::Primary;
+use waiting::WaitQueue;
+
+/// Largest number of scaling decisions kept in a run's log.
+pub const SCALE_LOG_LIMIT: usize = 10_000;
+
+/// The model's events. Kept small (16 bytes) so the queue stays compact.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub enum Ev {
+    Arrival,
+    PrimaryEnd { worker: u32 },
+    FallbackEnd { provisioned: bool },
+    Abandon { id: u64 },
+    WorkerReady { worker: u32, generation: u32 },
+    ScalerTick,
+    ScheduledMin { idx: u32 },
+    Canary,
+    Action { idx: u32 },
+}
+
+/// Options of one run that are not part of the scenario.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RunOptions {
+    /// Keep a log of failed calls (bounded by [`FAILURE_LOG_LIMIT`]).
+    pub failure_log: bool,
+}
+
+struct Rngs {
+    arrivals: StreamRng,
+    classes: StreamRng,
+    durations: StreamRng,
+    patience: StreamRng,
+    faults: StreamRng,
+    fallback: StreamRng,
+    provisioning: StreamRng,
+    canary: StreamRng,
+}
+
+struct Sim<'s> {
+    sc: &'s Scenario,
+    warm: Tick,
+    end: Tick,
+    arrivals: ArrivalState<'s>,
+    next: Option<Arrival>,
+    rng: Rngs,
+    cum_share: Vec<f64>,
+    eligible: Vec<bool>,
+    primary: Primary,
+    scaler: Scaler<'s>,
+    fallback: Option<Fallback<'s>>,
+    waiting: WaitQueue,
+    obs: Observer,
+    arrivals_since_tick: u64,
+    canary_fails: u32,
+    detected_at: Option<Tick>,
+    scale_log: Vec<ScaleEvent>,
+    warm_pool_left: u32,
+    fallback_cold_starts: u64,
+    failure_log: Option<Vec<CallFailure>>,
+    failures_dropped: u64,
+    peak_pending_events: usize,
+}
+
+impl<'s> Sim<'s> {
+    #[inline]
+    fn levels(&self) -> Levels {
+        Levels {
+            busy_primary: self.primary.busy,
+            capacity_primary: self.primary.capacity(),
+            workers_ready: self.primary.ready as u64,
+            workers_billed: self.primary.billed() as u64,
+            fallback_busy: self.fallback.as_ref().map_or(0, |f| f.busy as u64),
+            waiting: self.waiting.live,
+        }
+    }
+
+    /// Reported time of internal `t`, if `t` is past the warm-up.
+    #[inline]
+    fn reported(&self, t: Tick) -> Option<Tick> {
+        t.0.checked_sub(self.warm.0).map(Tick)
+    }
+
+    fn schedule_next_arrival(&mut self, q: &mut EventQueue<Ev>) {
+        self.next = None;
+        if let Some(a) = self.arrivals.next(&mut self.rng.arrivals) {
+            if a.time < self.end {
+                q.push(a.time, Ev::Arrival);
+                self.next = Some(a);
+            }
+        }
+    }
+
+    #[inline]
+    fn pick_class(&mut self) -> u16 {
+        let u: f64 = self.rng.classes.random();
+        let n = self.cum_share.len();
+        if n == 1 {
+            return 0;
+        }
+        self.cum_share.iter().position(|&c| u < c).unwrap_or(n - 1) as u16
+    }
+
+    fn fail(&mut self, now: Tick, class: u16, reason: FailReason) {
+        let Some(t) = self.reported(now) else { return };
+        let eligible = self.eligible[class as usize];
+        self.obs.failed(t, class, reason, eligible);
+        if let Some(log) = &mut self.failure_log {
+            if log.len() < FAILURE_LOG_LIMIT {
+                log.push(CallFailure {
+                    at: t,
+                    class,
+                    reason,
+                    busy_primary: self.primary.busy,
+                    capacity_primary: self.primary.capacity(),
+                    fallback_busy: self.fallback.as_ref().map_or(0, |f| f.busy),
+                });
+            } else {
+                self.failures_dropped += 1;
+            }
+        }
+    }
+
+    fn on_arrival(&mut self, now: Tick, q: &mut EventQueue<Ev>) {
+        let a = self.next.expect("an arrival event has its arrival");
+        self.schedule_next_arrival(q);
+        self.arrivals_since_tick += 1;
+        let class = match a.class {
+            Some(c) => c,
+            None => self.pick_class(),
+        };
+        let duration = match a.duration {
+            Some(d) => d,
+            None => self.sc.classes[class as usize].duration.sample(&mut self.rng.durations),
+        };
+        let patience = self.sc.admission.patience.as_ref().map(|p| p.sample(&mut self.rng.patience));
+        let rep = self.reported(now);
+        if let Some(t) = rep {
+            self.obs.arrived(t, class);
+        }
+        if let Some(w) = self.primary.try_admit() {
+            q.push(now.saturating_add(duration), Ev::PrimaryEnd { worker: w });
+            if let Some(t) = rep {
+                self.obs.served(t, class, Tick::ZERO, false);
+                let l = self.levels();
+                self.obs.peaks(&l);
+            }
+            return;
+        }
+        let mut throttled = false;
+        if self.eligible[class as usize] {
+            if let Some(fb) = self.fallback.as_mut().filter(|f| f.routing) {
+                match fb.invoke(now, &mut self.rng.faults, &mut self.rng.fallback) {
+                    Ok(st) => {
+                        if st.cold && rep.is_some() {
+                            self.fallback_cold_starts += 1;
+                        }
+                        q.push(now.saturating_add(st.delay).saturating_add(duration), Ev::FallbackEnd { provisioned: st.provisioned });
+                        if let Some(t) = rep {
+                            self.obs.served(t, class, st.delay, true);
+                            let l = self.levels();
+                            self.obs.peaks(&l);
+                        }
+                        return;
+                    }
+                    Err(FailReason::FallbackThrottled) => throttled = true,
+                    Err(reason) => return self.fail(now, class, reason),
+                }
+            }
+        }
+        if let Some(p) = patience {
+            if self.sc.admission.queue_limit.is_some_and(|lim| self.waiting.live >= lim) {
+                return self.fail(now, class, FailReason::QueueFull);
+            }
+            let id = self.waiting.push(now, duration, class);
+            q.push(now.saturating_add(p), Ev::Abandon { id });
+            if rep.is_some() {
+                let l = self.levels();
+                self.obs.peaks(&l);
+            }
+            return;
+        }
+        let reason = if throttled { FailReason::FallbackThrottled } else { FailReason::WorkerNotAvailable };
+        self.fail(now, class, reason);
+    }
+
+    /// Moves waiting calls onto free primary slots.
+    fn pull_waiting(&mut self, now: Tick, q: &mut EventQueue<Ev>) {
+        while self.primary.has_free_slot() {
+            let Some(w) = self.waiting.pop() else { return };
+            let worker = self.primary.try_admit().expect("a free slot");
+            q.push(now.saturating_add(w.duration), Ev::PrimaryEnd { worker });
+            if let Some(t) = self.reported(w.arrival) {
+                self.obs.served(t, w.class, Tick(now.0 - w.arrival.0), false);
+            }
+        }
+    }
+
+    /// Moves the worker target to `to`: launches (after the provisioning
+    /// delay, or the warm pool's) or cancels and drains.
+    fn set_target(&mut self, now: Tick, to: u32, cause: &'static str, q: &mut EventQueue<Ev>) {
+        let cur = self.primary.target_count();
+        if to == cur {
+            return;
+        }
+        if to > cur {
+            for (worker, generation) in self.primary.launch(to - cur) {
+                let delay = if self.warm_pool_left > 0 {
+                    self.warm_pool_left -= 1;
+                    self.sc.primary.autoscaler.warm_pool_delay
+                } else {
+                    self.sc.primary.autoscaler.provision_delay.sample(&mut self.rng.provisioning)
+                };
+                q.push(now.saturating_add(delay), Ev::WorkerReady { worker, generation });
+            }
+        } else {
+            let (_, drained) = self.primary.scale_down(cur - to);
+            self.warm_pool_left = (self.warm_pool_left + drained).min(self.sc.primary.autoscaler.warm_pool);
+        }
+        if self.scale_log.len() < SCALE_LOG_LIMIT {
+            self.scale_log.push(ScaleEvent { at: now, from: cur, to, cause });
+        }
+    }
+
+    fn on_scaler_tick(&mut self, now: Tick, q: &mut EventQueue<Ev>) {
+        let demand = (self.primary.busy + self.waiting.live) as f64;
+        self.scaler.sample(now, demand);
+        let obs = Observation {
+            current: self.primary.target_count(),
+            ready: self.primary.ready,
+            calls_per_worker: self.primary.calls_per_worker(),
+            demand: self.scaler.demand(),
+            active: self.arrivals_since_tick > 0,
+        };
+        self.arrivals_since_tick = 0;
+        if let Some(to) = self.scaler.evaluate(now, &obs) {
+            self.set_target(now, to, "policy", q);
+        }
+        q.push(now.saturating_add(self.scaler.spec.interval), Ev::ScalerTick);
+    }
+
+    fn raise_to_min(&mut self, now: Tick, cause: &'static str, q: &mut EventQueue<Ev>) {
+        let min = self.scaler.min;
+        if self.primary.target_count() < min {
+            self.set_target(now, min, cause, q);
+        }
+    }
+
+    fn on_canary(&mut self, now: Tick, q: &mut EventQueue<Ev>) {
+        let (Some(fb), Some(spec)) = (&self.fallback, self.sc.fallback.as_ref().and_then(|f| f.canary.as_ref())) else {
+            return;
+        };
+        let u: f64 = self.rng.canary.random();
+        if u < fb.failure_probability(now) {
+            self.canary_fails += 1;
+        } else {
+            self.canary_fails = 0;
+        }
+        if self.canary_fails >= spec.failures_to_alert && self.detected_at.is_none() {
+            self.detected_at = Some(now);
+            for (idx, a) in spec.on_detect.iter().enumerate() {
+                q.push(now.saturating_add(a.after), Ev::Action { idx: idx as u32 });
+            }
+        }
+        if self.detected_at.is_none() {
+            q.push(now.saturating_add(spec.interval), Ev::Canary);
+        }
+    }
+
+    fn on_action(&mut self, now: Tick, idx: u32, q: &mut EventQueue<Ev>) {
+        let Some(spec) = self.sc.fallback.as_ref().and_then(|f| f.canary.as_ref()) else { return };
+        let a = &spec.on_detect[idx as usize];
+        if let Some(m) = a.primary_min {
+            self.scaler.set_min(m, true);
+            self.raise_to_min(now, "on_detect", q);
+        }
+        if let Some(fb) = self.fallback.as_mut() {
+            if a.stop_routing {
+                fb.routing = false;
+            }
+            if a.fix_fallback {
+                fb.fix(now);
+            }
+        }
+    }
+}
+
+impl Handler for Sim<'_> {
+    type Event = Ev;
+
+    #[inline]
+    fn handle(&mut self, now: Tick, ev: Ev, q: &mut EventQueue<Ev>) {
+        if now > self.warm {
+            let l = self.levels();
+            self.obs.advance(Tick(now.0 - self.warm.0), &l);
+        }
+        match ev {
+            Ev::Arrival => self.on_arrival(now, q),
+            Ev::PrimaryEnd { worker } => {
+                if self.primary.release(worker) && self.waiting.live > 0 {
+                    self.pull_waiting(now, q);
+                }
+            }
+            Ev::FallbackEnd { provisioned } => {
+                if let Some(fb) = self.fallback.as_mut() {
+                    fb.release(now, provisioned);
+                }
+            }
+            Ev::Abandon { id } => {
+                if let Some(w) = self.waiting.abandon(id) {
+                    if let Some(t) = self.reported(w.arrival) {
+                        self.obs.abandoned(t, w.class, Tick(now.0 - w.arrival.0));
+                    }
+                }
+            }
+            Ev::WorkerReady { worker, generation } => {
+                if self.primary.make_ready(worker, generation) {
+                    self.pull_waiting(now, q);
+                }
+            }
+            Ev::ScalerTick => self.on_scaler_tick(now, q),
+            Ev::ScheduledMin { idx } => {
+                let (_, min) = self.sc.primary.autoscaler.schedule[idx as usize];
+                self.scaler.set_min(min, false);
+                self.raise_to_min(now, "schedule", q);
+            }
+            Ev::Canary => self.on_canary(now, q),
+            Ev::Action { idx } => self.on_action(now, idx, q),
+        }
+        if q.len() > self.peak_pending_events {
+            self.peak_pending_events = q.len();
+        }
+    }
+}
+
+/// Simulates run `run` of `sc` (its random streams derive from the
+/// scenario seed and `run`).
+pub fn simulate(sc: &Scenario, run: u64, opts: RunOptions) -> RunResult {
+    simulate_with(sc, &sc.arrivals.shifted(sc.warmup), run, opts)
+}
+
+fn simulate_with(sc: &Scenario, arrivals: &ArrivalSpec, run: u64, opts: RunOptions) -> RunResult {
+    let seed = sc.seed;
+    let warm = sc.warmup;
+    let end = warm.saturating_add(sc.duration);
+    let mut acc = 0.0;
+    let mut cum_share: Vec<f64> = sc
+        .classes
+        .iter()
+        .map(|c| {
+            acc += c.share;
+            acc
+        })
+        .collect();
+    if let Some(last) = cum_share.last_mut() {
+        *last = f64::INFINITY;
+    }
+    let a = &sc.primary.autoscaler;
+    let mut sim = Sim {
+        sc,
+        warm,
+        end,
+        arrivals: arrivals.start(),
+        next: None,
+        rng: Rngs {
+            arrivals: stream(seed, run, Stream::Arrivals),
+            classes: stream(seed, run, Stream::Classes),
+            durations: stream(seed, run, Stream::Durations),
+            patience: stream(seed, run, Stream::Patience),
+            faults: stream(seed, run, Stream::Faults),
+            fallback: stream(seed, run, Stream::Fallback),
+            provisioning: stream(seed, run, Stream::Provisioning),
+            canary: stream(seed, run, Stream::Canary),
+        },
+        cum_share,
+        eligible: sc.classes.iter().map(|c| c.fallback_eligible).collect(),
+        primary: Primary::new(sc.primary.workers, sc.primary.calls_per_worker),
+        scaler: Scaler::new(a),
+        fallback: sc.fallback.as_ref().map(|f| Fallback::new(f, warm)),
+        waiting: WaitQueue::default(),
+        obs: Observer::new(sc.duration, sc.bin, sc.classes.len(), sc.window),
+        arrivals_since_tick: 0,
+        canary_fails: 0,
+        detected_at: None,
+        scale_log: Vec::new(),
+        warm_pool_left: a.warm_pool,
+        fallback_cold_starts: 0,
+        failure_log: opts.failure_log.then(Vec::new),
+        failures_dropped: 0,
+        peak_pending_events: 0,
+    };
+    let mut q = EventQueue::with_capacity(sc.initial_slots().min(1 << 20) as usize + 16);
+    sim.schedule_next_arrival(&mut q);
+    if !matches!(a.policy, crate::scenario::PolicyKind::None) {
+        q.push(a.interval, Ev::ScalerTick);
+    }
+    for (idx, &(at, _)) in a.schedule.iter().enumerate() {
+        q.push(warm.saturating_add(at), Ev::ScheduledMin { idx: idx as u32 });
+    }
+    if let Some(c) = sc.fallback.as_ref().and_then(|f| f.canary.as_ref()) {
+        q.push(if c.offset > Tick::ZERO { c.offset } else { c.interval }, Ev::Canary);
+    }
+    run_until(&mut sim, &mut q, end);
+    let l = sim.levels();
+    sim.obs.advance(sc.duration, &l);
+    RunResult::collect(sc, run, sim.into_parts())
+}
+
+/// What a finished simulation hands to [`RunResult::collect`].
+pub struct Finished {
+    pub obs: Observer,
+    pub waiting_end: u64,
+    pub in_service_end: u64,
+    pub fallback_cold_starts: u64,
+    pub detected_at: Option<Tick>,
+    pub broken_since: Option<Tick>,
+    pub scale_log: Vec<ScaleEvent>,
+    pub failure_log: Option<Vec<CallFailure>>,
+    pub failures_dropped: u64,
+    pub peak_pending_events: usize,
+    pub worker_records: usize,
+}
+
+impl Sim<'_> {
+    fn into_parts(self) -> Finished {
+        let warm = self.warm;
+        let rep = |t: Tick| t.saturating_sub(warm);
+        let waiting_end = self.waiting.iter_live().filter(|w| w.arrival >= warm).count() as u64;
+        Finished {
+            in_service_end: self.primary.busy + self.fallback.as_ref().map_or(0, |f| f.busy as u64),
+            waiting_end,
+            fallback_cold_starts: self.fallback_cold_starts,
+            detected_at: self.detected_at.map(rep),
+            broken_since: self.fallback.as_ref().and_then(|f| f.broken_since()).map(rep),
+            scale_log: self.scale_log.into_iter().map(|e| ScaleEvent { at: rep(e.at), ..e }).collect(),
+            failure_log: self.failure_log,
+            failures_dropped: self.failures_dropped,
+            peak_pending_events: self.peak_pending_events,
+            worker_records: self.primary.records(),
+            obs: self.obs,
+        }
+    }
+}

@@ -1,0 +1,306 @@
+//! Streaming observation of one run: counters, time bins and a wait
+//! histogram. Memory is O(bins + classes), independent of the number of
+//! calls; every update is O(1) (amortised over bin boundaries).
+//!
+//! Outcomes (served, failed, abandoned) are counted in the bin of the call's
+//! *arrival*, so a bin row reads "of the calls that arrived here, this many
+//! failed", sums over bins equal the run's totals, and a reporting window
+//! counts the calls that arrived in it whatever happened to them later.
+//! Levels (busy, capacity, …) are time-weighted averages over each bin.
+
+use hdrhistogram::Histogram;
+
+use crate::time::Tick;
+
+/// Why a call was not served.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum FailReason {
+    /// No primary slot, and no fallback or queue took the call.
+    WorkerNotAvailable = 0,
+    /// Routed to the fallback, whose start failed (broken or degraded).
+    FallbackStartFailed = 1,
+    /// Routed to the fallback, which was at its concurrency limit.
+    FallbackThrottled = 2,
+    /// The waiting queue was at `queue_limit`.
+    QueueFull = 3,
+}
+
+pub const REASONS: [FailReason; 4] = [
+    FailReason::WorkerNotAvailable,
+    FailReason::FallbackStartFailed,
+    FailReason::FallbackThrottled,
+    FailReason::QueueFull,
+];
+
+impl FailReason {
+    /// The name used in every output file.
+    pub fn name(self) -> &'static str {
+        match self {
+            FailReason::WorkerNotAvailable => "worker_not_available",
+            FailReason::FallbackStartFailed => "fallback_start_failed",
+            FailReason::FallbackThrottled => "fallback_throttled",
+            FailReason::QueueFull => "queue_full",
+        }
+    }
+}
+
+/// What happened to the calls of one group (a run, a bin, a class, a window).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Counts {
+    pub arrived: u64,
+    pub served_primary: u64,
+    pub served_fallback: u64,
+    pub abandoned: u64,
+    pub failed_by: [u64; 4],
+    /// Failed (not abandoned) calls of fallback-eligible classes.
+    pub failed_fallback_eligible: u64,
+}
+
+impl Counts {
+    pub fn failed(&self) -> u64 {
+        self.failed_by.iter().sum()
+    }
+
+    pub fn add(&mut self, o: &Counts) {
+        self.arrived += o.arrived;
+        self.served_primary += o.served_primary;
+        self.served_fallback += o.served_fallback;
+        self.abandoned += o.abandoned;
+        for (a, b) in self.failed_by.iter_mut().zip(o.failed_by) {
+            *a += b;
+        }
+        self.failed_fallback_eligible += o.failed_fallback_eligible;
+    }
+}
+
+/// Instantaneous levels between two events.
+#[derive(Copy, Clone, Debug, Default)]
+pub struct Levels {
+    pub busy_primary: u64,
+    pub capacity_primary: u64,
+    pub workers_ready: u64,
+    /// Provisioning + ready + draining: the workers being paid for.
+    pub workers_billed: u64,
+    pub fallback_busy: u64,
+    pub waiting: u64,
+}
+
+/// Time integrals of [`Levels`] over a span, in level × ticks.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Areas {
+    pub busy_primary: u128,
+    pub capacity_primary: u128,
+    pub workers_ready: u128,
+    pub workers_billed: u128,
+    pub fallback_busy: u128,
+    pub waiting: u128,
+}
+
+impl Areas {
+    #[inline]
+    fn add(&mut self, l: &Levels, dt: u64) {
+        let dt = dt as u128;
+        self.busy_primary += l.busy_primary as u128 * dt;
+        self.capacity_primary += l.capacity_primary as u128 * dt;
+        self.workers_ready += l.workers_ready as u128 * dt;
+        self.workers_billed += l.workers_billed as u128 * dt;
+        self.fallback_busy += l.fallback_busy as u128 * dt;
+        self.waiting += l.waiting as u128 * dt;
+    }
+}
+
+/// One time bin.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Bin {
+    pub counts: Counts,
+    pub areas: Areas,
+    pub peak_busy_primary: u64,
+}
+
+/// The streaming observer of one run. Times given to it are reported times
+/// (t = 0 at `clock_start`); the model filters out warm-up.
+#[derive(Debug)]
+pub struct Observer {
+    bin: u64,
+    end: u64,
+    pub bins: Vec<Bin>,
+    pub totals: Counts,
+    pub classes: Vec<Counts>,
+    pub window: Option<(Tick, Tick, Counts)>,
+    pub areas: Areas,
+    last: u64,
+    cur: usize,
+    pub waits: Histogram<u64>,
+    pub wait_sum_us: u128,
+    pub waits_n: u64,
+    pub abandon_wait_sum_us: u128,
+    pub peak_in_system: u64,
+    pub peak_busy_primary: u64,
+}
+
+impl Observer {
+    pub fn new(duration: Tick, bin: Tick, classes: usize, window: Option<(Tick, Tick)>) -> Observer {
+        let n = duration.0.div_ceil(bin.0) as usize;
+        Observer {
+            bin: bin.0,
+            end: duration.0,
+            bins: vec![Bin::default(); n],
+            totals: Counts::default(),
+            classes: vec![Counts::default(); classes],
+            window: window.map(|(a, b)| (a, b, Counts::default())),
+            areas: Areas::default(),
+            last: 0,
+            cur: 0,
+            waits: Histogram::new_with_bounds(1, 400 * 86_400 * 1_000_000, 3).expect("valid histogram bounds"),
+            wait_sum_us: 0,
+            waits_n: 0,
+            abandon_wait_sum_us: 0,
+            peak_in_system: 0,
+            peak_busy_primary: 0,
+        }
+    }
+
+    #[inline]
+    fn bin_of(&self, t: Tick) -> usize {
+        ((t.0 / self.bin) as usize).min(self.bins.len() - 1)
+    }
+
+    /// Integrates `levels`, which held since the last call, up to `now`.
+    #[inline]
+    pub fn advance(&mut self, now: Tick, levels: &Levels) {
+        let now = now.0.min(self.end);
+        while self.last < now {
+            let boundary = ((self.cur as u64 + 1) * self.bin).min(self.end);
+            let seg_end = now.min(boundary);
+            let dt = seg_end - self.last;
+            self.bins[self.cur].areas.add(levels, dt);
+            self.areas.add(levels, dt);
+            self.last = seg_end;
+            if seg_end == boundary && self.cur + 1 < self.bins.len() {
+                self.cur += 1;
+                self.bins[self.cur].peak_busy_primary = levels.busy_primary;
+            }
+        }
+    }
+
+    /// Notes the levels right after a change (for peaks).
+    #[inline]
+    pub fn peaks(&mut self, levels: &Levels) {
+        let b = &mut self.bins[self.cur];
+        b.peak_busy_primary = b.peak_busy_primary.max(levels.busy_primary);
+        self.peak_busy_primary = self.peak_busy_primary.max(levels.busy_primary);
+        let in_system = levels.busy_primary + levels.fallback_busy + levels.waiting;
+        self.peak_in_system = self.peak_in_system.max(in_system);
+    }
+
+    #[inline]
+    fn each(&mut self, arrival: Tick, class: u16, f: impl Fn(&mut Counts)) {
+        f(&mut self.totals);
+        let b = self.bin_of(arrival);
+        f(&mut self.bins[b].counts);
+        f(&mut self.classes[class as usize]);
+        if let Some((a, z, c)) = &mut self.window {
+            if arrival >= *a && arrival < *z {
+                f(c);
+            }
+        }
+    }
+
+    #[inline]
+    pub fn arrived(&mut self, at: Tick, class: u16) {
+        self.each(at, class, |c| c.arrived += 1);
+    }
+
+    /// A call that arrived at `arrival` started service after `wait`.
+    #[inline]
+    pub fn served(&mut self, arrival: Tick, class: u16, wait: Tick, on_fallback: bool) {
+        if on_fallback {
+            self.each(arrival, class, |c| c.served_fallback += 1);
+        } else {
+            self.each(arrival, class, |c| c.served_primary += 1);
+        }
+        self.wait_sum_us += wait.0 as u128;
+        self.waits_n += 1;
+        if wait.0 > 0 {
+            self.waits.saturating_record(wait.0);
+        }
+    }
+
+    #[inline]
+    pub fn failed(&mut self, arrival: Tick, class: u16, reason: FailReason, eligible: bool) {
+        let r = reason as usize;
+        self.each(arrival, class, |c| {
+            c.failed_by[r] += 1;
+            if eligible {
+                c.failed_fallback_eligible += 1;
+            }
+        });
+    }
+
+    #[inline]
+    pub fn abandoned(&mut self, arrival: Tick, class: u16, waited: Tick) {
+        self.each(arrival, class, |c| c.abandoned += 1);
+        self.abandon_wait_sum_us += waited.0 as u128;
+    }
+
+    /// The wait (seconds) below which a fraction `q` of served calls fall;
+    /// calls served at once count as zero waits.
+    pub fn wait_quantile(&self, q: f64) -> f64 {
+        let zeros = self.waits_n - self.waits.len();
+        let rank = (q * self.waits_n as f64).ceil() as u64;
+        if self.waits_n == 0 || rank <= zeros {
+            return 0.0;
+        }
+        let q_pos = (rank - zeros) as f64 / self.waits.len() as f64;
+        self.waits.value_at_quantile(q_pos.min(1.0)) as f64 / 1e6
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn areas_split_across_bins() {
+        let mut o = Observer::new(Tick::from_secs(10), Tick::from_secs(4), 1, None);
+        let l = Levels { busy_primary: 2, capacity_primary: 5, ..Default::default() };
+        o.advance(Tick::from_secs(9), &l);
+        o.advance(Tick::from_secs(20), &Levels { busy_primary: 1, ..l });
+        let secs = |a: u128| a as f64 / 1e6;
+        assert_eq!(o.bins.len(), 3);
+        assert_eq!(secs(o.bins[0].areas.busy_primary), 8.0);
+        assert_eq!(secs(o.bins[1].areas.busy_primary), 8.0);
+        // 1 s at 2 then 1 s at 1 (the run ends at 10 s).
+        assert_eq!(secs(o.bins[2].areas.busy_primary), 3.0);
+        assert_eq!(secs(o.areas.busy_primary), 19.0);
+    }
+
+    #[test]
+    fn outcomes_land_in_the_arrival_bin_and_window() {
+        let win = Some((Tick::from_secs(4), Tick::from_secs(8)));
+        let mut o = Observer::new(Tick::from_secs(10), Tick::from_secs(4), 2, win);
+        o.arrived(Tick::from_secs(5), 1);
+        o.failed(Tick::from_secs(5), 1, FailReason::FallbackStartFailed, true);
+        o.arrived(Tick::from_secs(1), 0);
+        o.served(Tick::from_secs(1), 0, Tick::ZERO, false);
+        assert_eq!(o.bins[1].counts.failed_by[1], 1);
+        assert_eq!(o.bins[0].counts.served_primary, 1);
+        assert_eq!(o.window.as_ref().unwrap().2.failed_fallback_eligible, 1);
+        assert_eq!(o.window.as_ref().unwrap().2.arrived, 1);
+        assert_eq!(o.classes[1].failed(), 1);
+    }
+
+    #[test]
+    fn quantiles_count_zero_waits() {
+        let mut o = Observer::new(Tick::from_secs(10), Tick::from_secs(10), 1, None);
+        for i in 0..10u64 {
+            let w = if i < 8 { Tick::ZERO } else { Tick::from_secs(i) };
+            o.served(Tick::ZERO, 0, w, false);
+        }
+        assert_eq!(o.wait_quantile(0.5), 0.0);
+        assert_eq!(o.wait_quantile(0.8), 0.0);
+        assert!((o.wait_quantile(0.9) - 8.0).abs() < 0.01);
+        assert!((o.wait_quantile(1.0) - 9.0).abs() < 0.01);
+    }
+}

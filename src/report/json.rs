@@ -1,0 +1,94 @@
+//! `summary.json`: every metric with its mean and confidence interval, plus
+//! the nested totals a person reads first.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::experiment::{Aggregate, Stat};
+use crate::observe::REASONS;
+use crate::scenario::Scenario;
+use crate::time::format_clock;
+
+#[derive(Serialize)]
+pub struct Summary<'a> {
+    /// Version of surgesim that produced the file.
+    pub surgesim_version: &'static str,
+    pub scenario: &'a str,
+    pub description: &'a str,
+    pub seed: u64,
+    pub replications: usize,
+    /// Clock label of t = 0.
+    pub clock_start: String,
+    pub duration_s: f64,
+    pub bin_s: f64,
+    pub warmup_s: f64,
+    /// Reporting window as clock labels, if one was given.
+    pub window: Option<[String; 2]>,
+    /// Confidence level of every `ci95`.
+    pub confidence: f64,
+    /// Means of the main totals (calls that arrived in the reported span).
+    pub totals: Totals,
+    /// Means of the same totals per call class.
+    pub classes: BTreeMap<&'a str, Totals>,
+    /// Means of the same totals for calls that arrived in the window.
+    pub window_totals: Option<Totals>,
+    /// Every metric: mean, sd, 95 % interval, runs it applied to.
+    pub metrics: BTreeMap<&'a str, &'a Stat>,
+    pub warnings: &'a [String],
+}
+
+#[derive(Serialize)]
+pub struct Totals {
+    pub arrived: f64,
+    pub served_primary: f64,
+    pub served_fallback: f64,
+    pub failed: f64,
+    pub failed_by_reason: BTreeMap<&'static str, f64>,
+    pub abandoned: f64,
+    pub failed_fallback_eligible: f64,
+    pub failure_rate: f64,
+}
+
+fn totals(agg: &Aggregate, prefix: &str) -> Totals {
+    let m = |k: &str| agg.mean(&format!("{prefix}{k}"));
+    Totals {
+        arrived: m("arrived"),
+        served_primary: m("served_primary"),
+        served_fallback: m("served_fallback"),
+        failed: m("failed"),
+        failed_by_reason: REASONS.iter().map(|r| (r.name(), m(&format!("failed_{}", r.name())))).collect(),
+        abandoned: m("abandoned"),
+        failed_fallback_eligible: m("failed_fallback_eligible"),
+        failure_rate: m("failure_rate"),
+    }
+}
+
+pub fn summary<'a>(sc: &'a Scenario, agg: &'a Aggregate) -> Summary<'a> {
+    let cs = sc.clock_start as f64;
+    Summary {
+        surgesim_version: env!("CARGO_PKG_VERSION"),
+        scenario: &sc.name,
+        description: &sc.description,
+        seed: sc.seed,
+        replications: agg.runs.len(),
+        clock_start: format_clock(cs),
+        duration_s: sc.duration.as_secs_f64(),
+        bin_s: sc.bin.as_secs_f64(),
+        warmup_s: sc.warmup.as_secs_f64(),
+        window: sc.window.map(|(a, b)| [format_clock(cs + a.as_secs_f64()), format_clock(cs + b.as_secs_f64())]),
+        confidence: 0.95,
+        totals: totals(agg, ""),
+        classes: sc.classes.iter().map(|c| (c.name.as_str(), totals(agg, &format!("class.{}.", c.name)))).collect(),
+        window_totals: sc.window.map(|_| totals(agg, "window.")),
+        metrics: agg.metrics.iter().map(|(k, s)| (k.as_str(), s)).collect(),
+        warnings: &sc.warnings,
+    }
+}
+
+/// The JSON text of `summary.json`.
+pub fn to_string(sc: &Scenario, agg: &Aggregate) -> String {
+    let mut s = serde_json::to_string_pretty(&summary(sc, agg)).expect("summary serialises");
+    s.push('\n');
+    s
+}

@@ -1,0 +1,80 @@
+//! The terminal summary: the main totals with their intervals.
+
+use std::fmt::Write;
+
+use crate::experiment::{Aggregate, Stat};
+use crate::report::sig;
+use crate::scenario::Scenario;
+use crate::time::format_clock;
+
+fn cell(s: &Stat) -> String {
+    match s.ci95 {
+        Some(_) if s.n > 1 => format!("{} ± {}", sig(s.mean, 5), sig(s.half_width(), 2)),
+        _ => sig(s.mean, 6),
+    }
+}
+
+const MAIN: [&str; 17] = [
+    "arrived",
+    "served_primary",
+    "served_fallback",
+    "failed",
+    "failed_worker_not_available",
+    "failed_fallback_start_failed",
+    "failed_fallback_throttled",
+    "failed_queue_full",
+    "abandoned",
+    "failed_fallback_eligible",
+    "failure_rate",
+    "wait_mean_s",
+    "wait_p95_s",
+    "utilisation_primary",
+    "peak_busy_primary",
+    "primary_worker_seconds",
+    "cost_total",
+];
+
+/// The table printed by `surgesim run`.
+pub fn render(sc: &Scenario, agg: &Aggregate) -> String {
+    let mut out = String::new();
+    let n = agg.runs.len();
+    let _ = writeln!(
+        out,
+        "{} — seed {}, {} replication{}{}",
+        sc.name,
+        sc.seed,
+        n,
+        if n == 1 { "" } else { "s" },
+        if n > 1 { " (mean ± 95% CI half-width)" } else { "" }
+    );
+    for w in &sc.warnings {
+        let _ = writeln!(out, "warning: {w}");
+    }
+    let cs = sc.clock_start as f64;
+    let window = sc.window.map(|(a, b)| format!("window {}..{}", format_clock(cs + a.as_secs_f64()), format_clock(cs + b.as_secs_f64())));
+    let width = MAIN.iter().map(|m| m.len()).max().unwrap_or(0) + 2;
+    let _ = write!(out, "{:width$}{:>22}", "metric", format!("{}..{}", format_clock(cs), format_clock(cs + sc.duration.as_secs_f64())));
+    if let Some(w) = &window {
+        let _ = write!(out, "{w:>24}");
+    }
+    out.push('\n');
+    for m in MAIN {
+        let Some(s) = agg.metric(m) else { continue };
+        let _ = write!(out, "{m:width$}{:>22}", cell(s));
+        if window.is_some() {
+            let ws = agg.metric(&format!("window.{m}")).map(cell).unwrap_or_default();
+            let _ = write!(out, "{ws:>24}");
+        }
+        out.push('\n');
+    }
+    if let Some(d) = agg.metric("detection_time_s").filter(|d| d.n > 0) {
+        let _ = writeln!(
+            out,
+            "canary alert at {} in {}/{} runs",
+            format_clock(cs + d.mean),
+            d.n,
+            n
+        );
+    }
+    out
+}

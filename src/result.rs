@@ -1,0 +1,227 @@
+//! The result of one run: the one documented struct every output (JSON,
+//! CSV, terminal table, plots, SLO checks, sweeps) is derived from.
+//!
+//! [`RunResult::metrics`] flattens it into named scalars; every scalar
+//! metric anywhere in surgesim (summary.json, `[slo]`, `--vary` outputs,
+//! baselines) is one of these names.
+
+use crate::model::autoscaler::ScaleEvent;
+use crate::model::Finished;
+use crate::observe::{Areas, Bin, Counts, FailReason, REASONS};
+use crate::scenario::Scenario;
+use crate::time::{Tick, TICKS_PER_SEC};
+
+/// Largest number of failed calls kept in a run's failure log.
+pub const FAILURE_LOG_LIMIT: usize = 100_000;
+
+/// One failed call, for the optional failure log.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CallFailure {
+    /// Reported time of the arrival.
+    pub at: Tick,
+    pub class: u16,
+    pub reason: FailReason,
+    pub busy_primary: u64,
+    pub capacity_primary: u64,
+    pub fallback_busy: u32,
+}
+
+/// Everything one run measured.
+#[derive(Clone, Debug)]
+pub struct RunResult {
+    /// Replication index (selects the random streams).
+    pub run: u64,
+    /// Reported span, seconds.
+    pub duration_s: f64,
+    /// What happened to every call that arrived in the reported span.
+    pub totals: Counts,
+    /// The same per call class, in scenario order.
+    pub classes: Vec<Counts>,
+    /// The same for calls that arrived in the reporting window.
+    pub window: Option<Counts>,
+    /// Time bins of the reported span.
+    pub bins: Vec<Bin>,
+    /// Time integrals of the levels over the reported span.
+    pub areas: Areas,
+    /// Waits of served calls (primary queue wait or fallback cold start), seconds.
+    pub wait_mean_s: f64,
+    pub wait_p50_s: f64,
+    pub wait_p90_s: f64,
+    pub wait_p95_s: f64,
+    pub wait_p99_s: f64,
+    pub wait_max_s: f64,
+    /// Mean time abandoned calls waited, seconds.
+    pub abandon_wait_mean_s: f64,
+    /// Most calls in the system (primary + fallback + waiting) at once.
+    pub peak_in_flight: u64,
+    pub peak_busy_primary: u64,
+    /// Calls still waiting at the end (arrived in the reported span).
+    pub waiting_end: u64,
+    /// Calls in service at the end (any arrival time).
+    pub in_service_end: u64,
+    pub fallback_cold_starts: u64,
+    /// Reported time the canary raised its alert, seconds.
+    pub detection_s: Option<f64>,
+    /// Reported time the fallback became broken, seconds.
+    pub broken_since_s: Option<f64>,
+    pub scale_log: Vec<ScaleEvent>,
+    pub failure_log: Option<Vec<CallFailure>>,
+    pub failures_dropped: u64,
+    /// Largest number of pending events: bounded by calls in flight.
+    pub peak_pending_events: usize,
+    pub worker_records: usize,
+    /// Prices, copied from the scenario.
+    cost: crate::scenario::CostSpec,
+}
+
+fn secs(area: u128) -> f64 {
+    area as f64 / TICKS_PER_SEC as f64
+}
+
+impl RunResult {
+    pub fn collect(sc: &Scenario, run: u64, f: Finished) -> RunResult {
+        let o = &f.obs;
+        let mean = if o.waits_n == 0 { 0.0 } else { o.wait_sum_us as f64 / o.waits_n as f64 / 1e6 };
+        let ab = o.totals.abandoned;
+        RunResult {
+            run,
+            duration_s: sc.duration.as_secs_f64(),
+            totals: o.totals.clone(),
+            classes: o.classes.clone(),
+            window: o.window.as_ref().map(|w| w.2.clone()),
+            bins: o.bins.clone(),
+            areas: o.areas.clone(),
+            wait_mean_s: mean,
+            wait_p50_s: o.wait_quantile(0.5),
+            wait_p90_s: o.wait_quantile(0.9),
+            wait_p95_s: o.wait_quantile(0.95),
+            wait_p99_s: o.wait_quantile(0.99),
+            wait_max_s: o.wait_quantile(1.0),
+            abandon_wait_mean_s: if ab == 0 { 0.0 } else { o.abandon_wait_sum_us as f64 / ab as f64 / 1e6 },
+            peak_in_flight: o.peak_in_system,
+            peak_busy_primary: o.peak_busy_primary,
+            waiting_end: f.waiting_end,
+            in_service_end: f.in_service_end,
+            fallback_cold_starts: f.fallback_cold_starts,
+            detection_s: f.detected_at.map(Tick::as_secs_f64),
+            broken_since_s: f.broken_since.map(Tick::as_secs_f64),
+            scale_log: f.scale_log,
+            failure_log: f.failure_log,
+            failures_dropped: f.failures_dropped,
+            peak_pending_events: f.peak_pending_events,
+            worker_records: f.worker_records,
+            cost: sc.cost.clone(),
+        }
+    }
+
+    /// Every scalar metric, by name, in a fixed order. `None` where a
+    /// metric does not apply to this run (e.g. no detection happened).
+    pub fn metrics(&self, class_names: &[String]) -> Vec<(String, Option<f64>)> {
+        let mut m: Vec<(String, Option<f64>)> = Vec::with_capacity(64);
+        push_counts(&mut m, "", &self.totals);
+        let a = &self.areas;
+        let dur = self.duration_s.max(f64::MIN_POSITIVE);
+        let mut put = |k: &str, v: f64| m.push((k.to_string(), Some(v)));
+        put("waiting_end", self.waiting_end as f64);
+        put("wait_mean_s", self.wait_mean_s);
+        put("wait_p50_s", self.wait_p50_s);
+        put("wait_p90_s", self.wait_p90_s);
+        put("wait_p95_s", self.wait_p95_s);
+        put("wait_p99_s", self.wait_p99_s);
+        put("wait_max_s", self.wait_max_s);
+        put("abandon_wait_mean_s", self.abandon_wait_mean_s);
+        put("peak_in_flight", self.peak_in_flight as f64);
+        put("peak_busy_primary", self.peak_busy_primary as f64);
+        put("busy_primary_avg", secs(a.busy_primary) / dur);
+        put("capacity_primary_avg", secs(a.capacity_primary) / dur);
+        put("workers_ready_avg", secs(a.workers_ready) / dur);
+        put("waiting_avg", secs(a.waiting) / dur);
+        put("fallback_busy_avg", secs(a.fallback_busy) / dur);
+        let util = if a.capacity_primary == 0 { 0.0 } else { a.busy_primary as f64 / a.capacity_primary as f64 };
+        put("utilisation_primary", util);
+        let peak_util = self
+            .bins
+            .iter()
+            .map(|b| if b.areas.capacity_primary == 0 { 0.0 } else { b.areas.busy_primary as f64 / b.areas.capacity_primary as f64 })
+            .fold(0.0, f64::max);
+        put("peak_utilisation_primary", peak_util);
+        let worker_s = secs(a.workers_billed);
+        let fb_s = secs(a.fallback_busy);
+        let invocations = (self.totals.served_fallback + self.totals.failed_by[FailReason::FallbackStartFailed as usize]) as f64;
+        put("primary_worker_seconds", worker_s);
+        put("fallback_invocations", invocations);
+        put("fallback_cold_starts", self.fallback_cold_starts as f64);
+        put("fallback_seconds", fb_s);
+        let c = &self.cost;
+        let cost_primary = worker_s / 3600.0 * c.primary_worker_hour;
+        let cost_fallback = invocations * c.fallback_per_invocation + fb_s * c.fallback_per_second;
+        put("cost_primary", cost_primary);
+        put("cost_fallback", cost_fallback);
+        put("cost_total", cost_primary + cost_fallback);
+        put("detected", self.detection_s.is_some() as u8 as f64);
+        m.push(("detection_time_s".into(), self.detection_s));
+        let latency = match (self.detection_s, self.broken_since_s) {
+            (Some(d), Some(b)) => Some((d - b).max(0.0)),
+            _ => None,
+        };
+        m.push(("detection_latency_s".into(), latency));
+        if let Some(w) = &self.window {
+            push_counts(&mut m, "window.", w);
+        }
+        for (name, c) in class_names.iter().zip(&self.classes) {
+            push_counts(&mut m, &format!("class.{name}."), c);
+        }
+        m
+    }
+}
+
+fn push_counts(m: &mut Vec<(String, Option<f64>)>, prefix: &str, c: &Counts) {
+    let mut put = |k: &str, v: f64| m.push((format!("{prefix}{k}"), Some(v)));
+    put("arrived", c.arrived as f64);
+    put("served_primary", c.served_primary as f64);
+    put("served_fallback", c.served_fallback as f64);
+    put("failed", c.failed() as f64);
+    for r in REASONS {
+        put(&format!("failed_{}", r.name()), c.failed_by[r as usize] as f64);
+    }
+    put("abandoned", c.abandoned as f64);
+    put("failed_fallback_eligible", c.failed_fallback_eligible as f64);
+    let rate = if c.arrived == 0 { 0.0 } else { (c.failed() + c.abandoned) as f64 / c.arrived as f64 };
+    put("failure_rate", rate);
+}
+
+/// The metric names a scenario's runs produce (for validating SLOs,
+/// `--vary` outputs and baselines before running anything).
+pub fn metric_names(sc: &Scenario) -> Vec<String> {
+    let empty = RunResult {
+        run: 0,
+        duration_s: 1.0,
+        totals: Counts::default(),
+        classes: vec![Counts::default(); sc.classes.len()],
+        window: sc.window.map(|_| Counts::default()),
+        bins: vec![],
+        areas: Areas::default(),
+        wait_mean_s: 0.0,
+        wait_p50_s: 0.0,
+        wait_p90_s: 0.0,
+        wait_p95_s: 0.0,
+        wait_p99_s: 0.0,
+        wait_max_s: 0.0,
+        abandon_wait_mean_s: 0.0,
+        peak_in_flight: 0,
+        peak_busy_primary: 0,
+        waiting_end: 0,
+        in_service_end: 0,
+        fallback_cold_starts: 0,
+        detection_s: None,
+        broken_since_s: None,
+        scale_log: vec![],
+        failure_log: None,
+        failures_dropped: 0,
+        peak_pending_events: 0,
+        worker_records: 0,
+        cost: sc.cost.clone(),
+    };
+    let names: Vec<String> = sc.classes.iter().map(|c| c.name.clone()).collect();
+    empty.metrics(&names).into_iter().map(|(k, _)| k).collect()
+}

@@ -1,0 +1,192 @@
+//! Scenarios: what to simulate.
+//!
+//! Input is read in two stages (see `raw` and `validate`): serde structs as
+//! close to the TOML as possible, then a checked, unit-resolved
+//! [`Scenario`] that the model uses. Nothing downstream ever sees a raw
+//! value, a unit string or an unchecked number.
+
+mod load;
+mod presets;
+pub mod overrides;
+pub mod raw;
+mod validate;
+
+pub use load::{load, load_str, ScenarioError};
+
+use crate::arrivals::ArrivalSpec;
+use crate::dist::Dist;
+use crate::time::Tick;
+
+/// A validated scenario: every number checked, every unit resolved.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    pub name: String,
+    pub description: String,
+    pub seed: u64,
+    /// Clock label of t = 0, seconds after midnight.
+    pub clock_start: u64,
+    /// Reported span, from t = 0.
+    pub duration: Tick,
+    /// Width of the time-series bins.
+    pub bin: Tick,
+    /// Simulated before t = 0 and never reported.
+    pub warmup: Tick,
+    /// Reporting window `[from, to)` relative to t = 0, if any.
+    pub window: Option<(Tick, Tick)>,
+    pub arrivals: ArrivalSpec,
+    pub classes: Vec<CallClass>,
+    pub primary: PrimarySpec,
+    pub fallback: Option<FallbackSpec>,
+    pub admission: Admission,
+    pub cost: CostSpec,
+    /// Raw SLO thresholds, keyed as written; checked by `slo`.
+    pub slo: Vec<(String, toml::Value)>,
+    /// Warnings found while validating (e.g. an architecture mismatch).
+    pub warnings: Vec<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct CallClass {
+    pub name: String,
+    pub share: f64,
+    pub duration: Dist,
+    pub fallback_eligible: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct PrimarySpec {
+    /// Workers ready at t = −warmup.
+    pub workers: u32,
+    pub calls_per_worker: u32,
+    pub autoscaler: AutoscalerSpec,
+}
+
+/// How the autoscaler decides.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PolicyKind {
+    /// Fixed capacity (apart from `on_detect` actions).
+    None,
+    /// Kubernetes-HPA-like: desired = ceil(busy / (slots per worker × target)).
+    TargetUtilization { target: f64, tolerance: f64 },
+    /// Utilisation thresholds add workers; an optional threshold removes.
+    Step { steps: Vec<(f64, u32)>, scale_in: Option<(f64, u32)> },
+    /// Only `schedule` (pre-warming) changes capacity.
+    Scheduled,
+}
+
+#[derive(Clone, Debug)]
+pub struct AutoscalerSpec {
+    pub policy: PolicyKind,
+    pub interval: Tick,
+    /// Length of the utilisation window the policy sees.
+    pub window: Tick,
+    pub provision_delay: Dist,
+    pub min: u32,
+    pub max: u32,
+    pub max_step_up: StepLimit,
+    pub max_step_down: StepLimit,
+    pub scale_up_cooldown: Tick,
+    pub scale_down_cooldown: Tick,
+    pub scale_down_stabilization: Tick,
+    /// `(at, min)`: from `at`, the minimum becomes `min`.
+    pub schedule: Vec<(Tick, u32)>,
+    pub warm_pool: u32,
+    pub warm_pool_delay: Tick,
+}
+
+/// A limit on how much one decision may change the worker count.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StepLimit {
+    pub workers: Option<u32>,
+    pub percent: Option<f64>,
+}
+
+impl StepLimit {
+    pub const NONE: StepLimit = StepLimit { workers: None, percent: None };
+
+    /// The largest change allowed from `current` workers (the larger of the
+    /// two limits when both are set, as an HPA `selectPolicy: Max` does).
+    pub fn allowed(&self, current: u32) -> u32 {
+        let by_pct = self.percent.map(|p| ((current as f64) * p / 100.0).ceil().max(1.0) as u32);
+        match (self.workers, by_pct) {
+            (None, None) => u32::MAX,
+            (Some(w), None) => w,
+            (None, Some(p)) => p,
+            (Some(w), Some(p)) => w.max(p),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct FallbackSpec {
+    pub max_concurrency: u32,
+    pub cold_start: Dist,
+    pub idle_timeout: Tick,
+    pub provisioned_concurrency: u32,
+    /// Lambda-like scaling: concurrency beyond `burst_limit` grows by
+    /// `scale_rate` per `scale_interval`.
+    pub burst_limit: Option<u32>,
+    pub scale_rate: u32,
+    pub scale_interval: Tick,
+    pub image_arch: Option<String>,
+    pub runtime_arch: Option<String>,
+    pub health: Health,
+    pub canary: Option<CanarySpec>,
+}
+
+/// Fallback health over the run.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Health {
+    Healthy,
+    /// Each invocation fails with probability p.
+    Degraded(f64),
+    /// No invocation succeeds in `[from, until)`.
+    Broken { from: Tick, until: Tick },
+}
+
+#[derive(Clone, Debug)]
+pub struct CanarySpec {
+    pub interval: Tick,
+    pub offset: Tick,
+    pub failures_to_alert: u32,
+    pub on_detect: Vec<Action>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Action {
+    pub after: Tick,
+    pub primary_min: Option<u32>,
+    pub stop_routing: bool,
+    pub fix_fallback: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct Admission {
+    /// `None`: a call that finds no slot fails at once.
+    pub patience: Option<Dist>,
+    pub queue_limit: Option<u64>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct CostSpec {
+    pub primary_worker_hour: f64,
+    pub fallback_per_invocation: f64,
+    pub fallback_per_second: f64,
+}
+
+impl Scenario {
+    /// Total primary slots at the start.
+    pub fn initial_slots(&self) -> u64 {
+        self.primary.workers as u64 * self.primary.calls_per_worker as u64
+    }
+
+    /// Class index by name.
+    pub fn class_index(&self, name: &str) -> Option<usize> {
+        self.classes.iter().position(|c| c.name == name)
+    }
+
+    /// Expected arrivals over warm-up and the reported span.
+    pub fn expected_calls(&self) -> f64 {
+        self.arrivals.expected_count(self.warmup.saturating_add(self.duration))
+    }
+}

@@ -1,0 +1,207 @@
+//! Simulated time: an integer tick of one microsecond.
+//!
+//! Time is never accumulated in floating point: every instant and every
+//! duration is a [`Tick`] count. Floats appear only at the edges, when a
+//! sampled duration in seconds is rounded to ticks, and in reports.
+
+use std::fmt;
+
+/// Ticks per second. One tick is one microsecond.
+pub const TICKS_PER_SEC: u64 = 1_000_000;
+
+/// An instant or a span of simulated time, in microseconds.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Tick(pub u64);
+
+impl Tick {
+    pub const ZERO: Tick = Tick(0);
+    pub const MAX: Tick = Tick(u64::MAX);
+
+    /// Whole seconds to ticks.
+    pub const fn from_secs(s: u64) -> Tick {
+        Tick(s * TICKS_PER_SEC)
+    }
+
+    /// Seconds (finite, non-negative) to ticks, rounded to the nearest tick
+    /// and saturated at [`Tick::MAX`].
+    pub fn from_secs_f64(s: f64) -> Tick {
+        debug_assert!(s >= 0.0, "negative duration {s}");
+        let t = (s * TICKS_PER_SEC as f64).round();
+        if t >= u64::MAX as f64 {
+            Tick::MAX
+        } else {
+            Tick(t as u64)
+        }
+    }
+
+    pub fn as_secs_f64(self) -> f64 {
+        self.0 as f64 / TICKS_PER_SEC as f64
+    }
+
+    pub fn saturating_add(self, d: Tick) -> Tick {
+        Tick(self.0.saturating_add(d.0))
+    }
+
+    pub fn saturating_sub(self, d: Tick) -> Tick {
+        Tick(self.0.saturating_sub(d.0))
+    }
+}
+
+impl fmt::Display for Tick {
+    /// `90s`, `4m`, `1h30m`, `250ms`: the shortest exact human form.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let us = self.0;
+        if us == 0 {
+            return f.write_str("0s");
+        }
+        if us % TICKS_PER_SEC != 0 {
+            return write!(f, "{}s", fmt_secs(self.as_secs_f64()));
+        }
+        let mut s = us / TICKS_PER_SEC;
+        let h = s / 3600;
+        s %= 3600;
+        let m = s / 60;
+        s %= 60;
+        if h > 0 {
+            write!(f, "{h}h")?;
+        }
+        if m > 0 {
+            write!(f, "{m}m")?;
+        }
+        if s > 0 {
+            write!(f, "{s}s")?;
+        }
+        Ok(())
+    }
+}
+
+fn fmt_secs(s: f64) -> String {
+    let mut t = format!("{s:.6}");
+    while t.ends_with('0') {
+        t.pop();
+    }
+    if t.ends_with('.') {
+        t.pop();
+    }
+    t
+}
+
+/// Why a duration or clock string was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TimeParseError {
+    #[error("malformed duration {0:?}: expected e.g. \"90s\", \"4m\", \"1h30m\", \"250ms\" or a number of seconds")]
+    Duration(String),
+    #[error("malformed clock time {0:?}: expected HH:MM or HH:MM:SS (00:00 to 23:59:59)")]
+    Clock(String),
+}
+
+/// Parses a human duration: `"90s"`, `"4m"`, `"1h30m"`, `"250ms"`, `"1.5s"`, `"2d"`.
+///
+/// Units: `us`, `ms`, `s`, `m`, `h`, `d` (humantime's longer spellings are
+/// accepted too). A bare number is seconds.
+pub fn parse_duration(text: &str) -> Result<Tick, TimeParseError> {
+    let t = text.trim();
+    let err = || TimeParseError::Duration(text.to_string());
+    if t.is_empty() {
+        return Err(err());
+    }
+    if let Ok(secs) = t.parse::<f64>() {
+        return secs_to_tick(secs).ok_or_else(err);
+    }
+    // Fractional single-unit forms that humantime refuses: "1.5s", "0.5m".
+    if let Some(pos) = t.find(|c: char| c.is_ascii_alphabetic()) {
+        let (num, unit) = t.split_at(pos);
+        if num.contains('.') {
+            let value: f64 = num.parse().map_err(|_| err())?;
+            let scale = match unit {
+                "us" => 1e-6,
+                "ms" => 1e-3,
+                "s" => 1.0,
+                "m" => 60.0,
+                "h" => 3600.0,
+                "d" => 86400.0,
+                _ => return Err(err()),
+            };
+            return secs_to_tick(value * scale).ok_or_else(err);
+        }
+    }
+    let d = humantime::parse_duration(t).map_err(|_| err())?;
+    let us = d.as_micros();
+    if us > u64::MAX as u128 / 2 {
+        return Err(err());
+    }
+    Ok(Tick(us as u64))
+}
+
+fn secs_to_tick(secs: f64) -> Option<Tick> {
+    if secs.is_finite() && secs >= 0.0 && secs < 1e12 {
+        Some(Tick::from_secs_f64(secs))
+    } else {
+        None
+    }
+}
+
+/// Parses a clock label `HH:MM` or `HH:MM:SS` to seconds after midnight.
+pub fn parse_clock(text: &str) -> Result<u64, TimeParseError> {
+    let err = || TimeParseError::Clock(text.to_string());
+    let parts: Vec<&str> = text.trim().split(':').collect();
+    if !(2..=3).contains(&parts.len()) {
+        return Err(err());
+    }
+    let mut vals = [0u64; 3];
+    for (i, p) in parts.iter().enumerate() {
+        if p.is_empty() || p.len() > 2 || !p.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(err());
+        }
+        vals[i] = p.parse().map_err(|_| err())?;
+    }
+    if vals[0] > 23 || vals[1] > 59 || vals[2] > 59 {
+        return Err(err());
+    }
+    Ok(vals[0] * 3600 + vals[1] * 60 + vals[2])
+}
+
+/// Formats seconds after midnight as `HH:MM:SS` (wrapping past 24h).
+pub fn format_clock(secs: f64) -> String {
+    let s = secs.max(0.0).floor() as u64 % 86_400;
+    format!("{:02}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_human_durations() {
+        assert_eq!(parse_duration("90s").unwrap(), Tick::from_secs(90));
+        assert_eq!(parse_duration("4m").unwrap(), Tick::from_secs(240));
+        assert_eq!(parse_duration("1h30m").unwrap(), Tick::from_secs(5400));
+        assert_eq!(parse_duration("250ms").unwrap(), Tick(250_000));
+        assert_eq!(parse_duration("1.5s").unwrap(), Tick(1_500_000));
+        assert_eq!(parse_duration("0s").unwrap(), Tick::ZERO);
+        assert_eq!(parse_duration("30").unwrap(), Tick::from_secs(30));
+    }
+
+    #[test]
+    fn rejects_malformed_durations() {
+        for bad in ["", "abc", "-5s", "5 parsecs", "NaN", "1.5x", "inf", "s"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn displays_shortest_form() {
+        assert_eq!(Tick::from_secs(5400).to_string(), "1h30m");
+        assert_eq!(Tick::from_secs(90).to_string(), "1m30s");
+        assert_eq!(Tick(1_500_000).to_string(), "1.5s");
+    }
+
+    #[test]
+    fn clock_labels() {
+        assert_eq!(parse_clock("06:30").unwrap(), 6 * 3600 + 1800);
+        assert_eq!(parse_clock("07:00:15").unwrap(), 7 * 3600 + 15);
+        assert!(parse_clock("25:00").is_err());
+        assert!(parse_clock("7").is_err());
+        assert_eq!(format_clock(7.0 * 3600.0 + 65.0), "07:01:05");
+    }
+}
