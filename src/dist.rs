@@ -12,14 +12,30 @@ use crate::time::Tick;
 /// A distribution of non-negative durations.
 #[derive(Clone, Debug)]
 pub enum Dist {
-    Exponential { mean: f64 },
+    Exponential {
+        mean: f64,
+    },
     /// `ln X ~ Normal(mu, sigma)`, X in seconds.
-    LogNormal { mu: f64, sigma: f64 },
-    Gamma { shape: f64, scale: f64, sampler: Gamma<f64> },
-    Deterministic { value: f64 },
-    Uniform { lo: f64, hi: f64 },
+    LogNormal {
+        mu: f64,
+        sigma: f64,
+    },
+    Gamma {
+        shape: f64,
+        scale: f64,
+        sampler: Gamma<f64>,
+    },
+    Deterministic {
+        value: f64,
+    },
+    Uniform {
+        lo: f64,
+        hi: f64,
+    },
     /// Observed values; each sample picks one uniformly.
-    Empirical { values: Vec<f64> },
+    Empirical {
+        values: Vec<f64>,
+    },
 }
 
 /// z such that P(Z <= z) = 0.95 for a standard normal.

@@ -105,11 +105,10 @@ impl<E> EventQueue<E> {
             let end = (first + ARITY).min(n);
             let mut best = first;
             let mut best_key = h[first].key;
-            for c in first + 1..end {
-                let k = h[c].key;
-                if k < best_key {
-                    best = c;
-                    best_key = k;
+            for (c, e) in h[first + 1..end].iter().enumerate() {
+                if e.key < best_key {
+                    best = first + 1 + c;
+                    best_key = e.key;
                 }
             }
             if h[i].key <= best_key {

@@ -142,12 +142,19 @@ impl RunResult {
         let peak_util = self
             .bins
             .iter()
-            .map(|b| if b.areas.capacity_primary == 0 { 0.0 } else { b.areas.busy_primary as f64 / b.areas.capacity_primary as f64 })
+            .map(|b| {
+                if b.areas.capacity_primary == 0 {
+                    0.0
+                } else {
+                    b.areas.busy_primary as f64 / b.areas.capacity_primary as f64
+                }
+            })
             .fold(0.0, f64::max);
         put("peak_utilisation_primary", peak_util);
         let worker_s = secs(a.workers_billed);
         let fb_s = secs(a.fallback_busy);
-        let invocations = (self.totals.served_fallback + self.totals.failed_by[FailReason::FallbackStartFailed as usize]) as f64;
+        let invocations =
+            (self.totals.served_fallback + self.totals.failed_by[FailReason::FallbackStartFailed as usize]) as f64;
         put("primary_worker_seconds", worker_s);
         put("fallback_invocations", invocations);
         put("fallback_cold_starts", self.fallback_cold_starts as f64);

@@ -134,7 +134,7 @@ pub fn parse_duration(text: &str) -> Result<Tick, TimeParseError> {
 }
 
 fn secs_to_tick(secs: f64) -> Option<Tick> {
-    if secs.is_finite() && secs >= 0.0 && secs < 1e12 {
+    if (0.0..1e12).contains(&secs) {
         Some(Tick::from_secs_f64(secs))
     } else {
         None

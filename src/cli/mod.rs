@@ -93,7 +93,13 @@ fn validate(paths: &[PathBuf]) -> Result<ExitCode> {
     for p in paths {
         match scenario::load(p, &[]) {
             Ok(sc) => {
-                println!("{}: ok ({}; {} classes, about {:.0} calls)", p.display(), sc.name, sc.classes.len(), sc.expected_calls());
+                println!(
+                    "{}: ok ({}; {} classes, about {:.0} calls)",
+                    p.display(),
+                    sc.name,
+                    sc.classes.len(),
+                    sc.expected_calls()
+                );
                 for w in &sc.warnings {
                     println!("{}: warning: {w}", p.display());
                 }

@@ -183,7 +183,10 @@ impl<'s> Sim<'s> {
                         if st.cold && rep.is_some() {
                             self.fallback_cold_starts += 1;
                         }
-                        q.push(now.saturating_add(st.delay).saturating_add(duration), Ev::FallbackEnd { provisioned: st.provisioned });
+                        q.push(
+                            now.saturating_add(st.delay).saturating_add(duration),
+                            Ev::FallbackEnd { provisioned: st.provisioned },
+                        );
                         if let Some(t) = rep {
                             self.obs.served(t, class, st.delay, true);
                             let l = self.levels();

@@ -203,7 +203,8 @@ impl Primary {
         if left == 0 {
             return (cancelled, 0);
         }
-        let mut ready: Vec<u32> = (0..self.state.len() as u32).filter(|&w| self.state[w as usize] == WState::Ready).collect();
+        let mut ready: Vec<u32> =
+            (0..self.state.len() as u32).filter(|&w| self.state[w as usize] == WState::Ready).collect();
         ready.sort_by_key(|&w| (self.load[w as usize], w));
         let mut drained = 0;
         for w in ready.into_iter().take(left as usize) {

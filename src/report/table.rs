@@ -51,9 +51,16 @@ pub fn render(sc: &Scenario, agg: &Aggregate) -> String {
         let _ = writeln!(out, "warning: {w}");
     }
     let cs = sc.clock_start as f64;
-    let window = sc.window.map(|(a, b)| format!("window {}..{}", format_clock(cs + a.as_secs_f64()), format_clock(cs + b.as_secs_f64())));
+    let window = sc
+        .window
+        .map(|(a, b)| format!("window {}..{}", format_clock(cs + a.as_secs_f64()), format_clock(cs + b.as_secs_f64())));
     let width = MAIN.iter().map(|m| m.len()).max().unwrap_or(0) + 2;
-    let _ = write!(out, "{:width$}{:>22}", "metric", format!("{}..{}", format_clock(cs), format_clock(cs + sc.duration.as_secs_f64())));
+    let _ = write!(
+        out,
+        "{:width$}{:>22}",
+        "metric",
+        format!("{}..{}", format_clock(cs), format_clock(cs + sc.duration.as_secs_f64()))
+    );
     if let Some(w) = &window {
         let _ = write!(out, "{w:>24}");
     }
@@ -68,13 +75,7 @@ pub fn render(sc: &Scenario, agg: &Aggregate) -> String {
         out.push('\n');
     }
     if let Some(d) = agg.metric("detection_time_s").filter(|d| d.n > 0) {
-        let _ = writeln!(
-            out,
-            "canary alert at {} in {}/{} runs",
-            format_clock(cs + d.mean),
-            d.n,
-            n
-        );
+        let _ = writeln!(out, "canary alert at {} in {}/{} runs", format_clock(cs + d.mean), d.n, n);
     }
     out
 }

@@ -11,10 +11,11 @@ use crate::time::{format_clock, TICKS_PER_SEC};
 
 /// The column names, in order.
 pub fn columns() -> Vec<String> {
-    let mut c: Vec<String> = ["t_start_s", "t_end_s", "clock", "arrivals", "served_primary", "served_fallback", "failed"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let mut c: Vec<String> =
+        ["t_start_s", "t_end_s", "clock", "arrivals", "served_primary", "served_fallback", "failed"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
     c.extend(REASONS.iter().map(|r| format!("failed_{}", r.name())));
     c.extend(
         [

@@ -6,8 +6,8 @@
 //! value, a unit string or an unchecked number.
 
 mod load;
-mod presets;
 pub mod overrides;
+mod presets;
 pub mod raw;
 mod validate;
 
@@ -141,7 +141,10 @@ pub enum Health {
     /// Each invocation fails with probability p.
     Degraded(f64),
     /// No invocation succeeds in `[from, until)`.
-    Broken { from: Tick, until: Tick },
+    Broken {
+        from: Tick,
+        until: Tick,
+    },
 }
 
 #[derive(Clone, Debug)]

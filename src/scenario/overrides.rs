@@ -34,9 +34,8 @@ impl FromStr for Override {
     /// `[1, 2]`, `{ degraded = 0.3 }`) and otherwise taken as a string
     /// (`4m`, `broken`).
     fn from_str(s: &str) -> Result<Self, String> {
-        let (path, value) = s
-            .split_once('=')
-            .ok_or_else(|| format!("{s:?}: expected path=value, e.g. primary.workers=400"))?;
+        let (path, value) =
+            s.split_once('=').ok_or_else(|| format!("{s:?}: expected path=value, e.g. primary.workers=400"))?;
         let path = path.trim();
         if path.is_empty() || path.split('.').any(str::is_empty) {
             return Err(format!("{s:?}: malformed path {path:?}: expected dotted names, e.g. primary.workers"));
@@ -95,9 +94,8 @@ fn set_in(cur: &mut Value, parts: &[&str], i: usize, value: Value) -> Result<(),
                     .ok_or_else(|| format!("`{here}` has no element named {part:?}"))?,
             };
             let n = items.len();
-            let item = items
-                .get_mut(idx)
-                .ok_or_else(|| format!("`{here}` has {n} elements; index {idx} is out of range"))?;
+            let item =
+                items.get_mut(idx).ok_or_else(|| format!("`{here}` has {n} elements; index {idx} is out of range"))?;
             if last {
                 *item = value;
                 return Ok(());
@@ -126,7 +124,6 @@ pub fn get_path<'a>(root: &'a Table, path: &str) -> Option<&'a Value> {
     Some(cur)
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,10 +135,11 @@ mod tests {
     #[test]
     fn sets_nested_fields_and_array_elements_by_index_or_name() {
         let mut t = table("[primary]\nworkers = 3\n[[classes]]\nname = \"short\"\nshare = 1.0\n");
-        let ovs: Vec<Override> = ["primary.workers=400", "classes.short.share=0.5", "classes.0.name=s", "fallback.health=broken"]
-            .iter()
-            .map(|s| s.parse().unwrap())
-            .collect();
+        let ovs: Vec<Override> =
+            ["primary.workers=400", "classes.short.share=0.5", "classes.0.name=s", "fallback.health=broken"]
+                .iter()
+                .map(|s| s.parse().unwrap())
+                .collect();
         apply_overrides(&mut t, &ovs).unwrap();
         assert_eq!(get_path(&t, "primary.workers"), Some(&Value::Integer(400)));
         assert_eq!(get_path(&t, "classes.0.share"), Some(&Value::Float(0.5)));

@@ -63,12 +63,12 @@ pub fn apply_fallback_preset(raw: &RawFallback) -> Result<RawFallback, String> {
             f.scale_rate = f.scale_rate.or(Some(1000));
             f.scale_interval = f.scale_interval.or(secs(10));
             f.idle_timeout = f.idle_timeout.or(secs(600));
-            f.cold_start = f.cold_start.or(Some(RawDist::Table(RawDistTable {
+            f.cold_start = f.cold_start.or(Some(RawDist::Table(Box::new(RawDistTable {
                 dist: "lognormal".into(),
                 median: Some(RawDur(Tick(400_000))),
                 p95: Some(RawDur(Tick(1_500_000))),
                 ..Default::default()
-            })));
+            }))));
         }
         other => return Err(format!("{other:?}: expected lambda")),
     }

@@ -23,28 +23,28 @@ impl<'de> Deserialize<'de> for RawDur {
 struct RawDurVisitor;
 
 impl Visitor<'_> for RawDurVisitor {
-            type Value = RawDur;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a duration such as \"90s\", \"4m\", \"1h30m\" or a number of seconds")
-            }
-            fn visit_str<E: de::Error>(self, s: &str) -> Result<RawDur, E> {
-                parse_duration(s).map(RawDur).map_err(E::custom)
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawDur, E> {
-                if v < 0 {
-                    return Err(E::custom(format!("negative duration {v}: expected a duration of at least 0s")));
-                }
-                Ok(RawDur(Tick::from_secs(v as u64)))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawDur, E> {
-                self.visit_i64(i64::try_from(v).map_err(E::custom)?)
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<RawDur, E> {
-                if !v.is_finite() || !(0.0..1e12).contains(&v) {
-                    return Err(E::custom(format!("duration {v} s out of range: expected a finite number of seconds >= 0")));
-                }
-                Ok(RawDur(Tick::from_secs_f64(v)))
-            }
+    type Value = RawDur;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a duration such as \"90s\", \"4m\", \"1h30m\" or a number of seconds")
+    }
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<RawDur, E> {
+        parse_duration(s).map(RawDur).map_err(E::custom)
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawDur, E> {
+        if v < 0 {
+            return Err(E::custom(format!("negative duration {v}: expected a duration of at least 0s")));
+        }
+        Ok(RawDur(Tick::from_secs(v as u64)))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawDur, E> {
+        self.visit_i64(i64::try_from(v).map_err(E::custom)?)
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<RawDur, E> {
+        if !v.is_finite() || !(0.0..1e12).contains(&v) {
+            return Err(E::custom(format!("duration {v} s out of range: expected a finite number of seconds >= 0")));
+        }
+        Ok(RawDur(Tick::from_secs_f64(v)))
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -164,7 +164,7 @@ pub struct RawClass {
 #[derive(Clone, Debug)]
 pub enum RawDist {
     Fixed(RawDur),
-    Table(RawDistTable),
+    Table(Box<RawDistTable>),
 }
 
 impl<'de> Deserialize<'de> for RawDist {
@@ -188,7 +188,8 @@ impl<'de> Deserialize<'de> for RawDist {
                 de::value::F64Deserializer::new(v).deserialize_any(RawDurVisitor).map(RawDist::Fixed)
             }
             fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<RawDist, A::Error> {
-                Deserialize::deserialize(de::value::MapAccessDeserializer::new(map)).map(RawDist::Table)
+                Deserialize::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(|t| RawDist::Table(Box::new(t)))
             }
         }
         d.deserialize_any(V)

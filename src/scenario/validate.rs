@@ -52,8 +52,12 @@ pub(super) fn validate(raw: RawScenario, path: &str, base: &Path) -> R<Scenario>
     let mut warnings = Vec::new();
 
     let name = raw.name.trim().to_string();
-    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) || name.starts_with('.') {
-        return cx.err("name", format!("{:?}: expected letters, digits, '-', '_' or '.' (it names the output folder)", raw.name));
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) || name.starts_with('.')
+    {
+        return cx.err(
+            "name",
+            format!("{:?}: expected letters, digits, '-', '_' or '.' (it names the output folder)", raw.name),
+        );
     }
     let duration = cx.positive_dur("duration", raw.duration)?;
     let bin = match raw.bin {
@@ -62,7 +66,10 @@ pub(super) fn validate(raw: RawScenario, path: &str, base: &Path) -> R<Scenario>
     };
     let bins = duration.0.div_ceil(bin.0);
     if bins > MAX_BINS {
-        return cx.err("bin", format!("{bin} over {duration} makes {bins} bins; at most {MAX_BINS} are allowed: widen `bin`"));
+        return cx.err(
+            "bin",
+            format!("{bin} over {duration} makes {bins} bins; at most {MAX_BINS} are allowed: widen `bin`"),
+        );
     }
     let clock_start = match &raw.clock_start {
         Some(s) => parse_clock(s).or_else(|e| cx.err("clock_start", e.to_string()))?,
@@ -82,7 +89,8 @@ pub(super) fn validate(raw: RawScenario, path: &str, base: &Path) -> R<Scenario>
         None => None,
     };
     if fallback.is_none() && classes.iter().any(|c| c.fallback_eligible) {
-        warnings.push("classes are marked fallback_eligible but there is no [fallback]: they fail like the others".into());
+        warnings
+            .push("classes are marked fallback_eligible but there is no [fallback]: they fail like the others".into());
     }
     let admission = validate_admission(&cx, raw.admission.as_ref())?;
     let cost = validate_cost(&cx, raw.cost.as_ref())?;
@@ -110,9 +118,7 @@ pub(super) fn validate(raw: RawScenario, path: &str, base: &Path) -> R<Scenario>
 
 /// `"07:00..07:15"` against `clock_start`, as offsets within the run.
 pub(crate) fn parse_window_str(text: &str, clock_start: u64, duration: Tick) -> Result<(Tick, Tick), String> {
-    let (a, b) = text
-        .split_once("..")
-        .ok_or_else(|| format!("{text:?}: expected HH:MM..HH:MM, e.g. 07:00..07:15"))?;
+    let (a, b) = text.split_once("..").ok_or_else(|| format!("{text:?}: expected HH:MM..HH:MM, e.g. 07:00..07:15"))?;
     let off = |s: &str| -> Result<Tick, String> {
         let c = parse_clock(s).map_err(|e| e.to_string())?;
         Ok(Tick::from_secs((c + 86_400 - clock_start) % 86_400))
@@ -123,10 +129,7 @@ pub(crate) fn parse_window_str(text: &str, clock_start: u64, duration: Tick) -> 
         return Err(format!("{text:?}: the window must end after it starts"));
     }
     if to > duration {
-        return Err(format!(
-            "{text:?} lies outside the run, which covers {}..{end}",
-            format_clock(clock_start as f64)
-        ));
+        return Err(format!("{text:?} lies outside the run, which covers {}..{end}", format_clock(clock_start as f64)));
     }
     Ok((from, to))
 }
@@ -168,7 +171,10 @@ fn rate_schedule(cx: &Ctx, points: &[RawRatePoint]) -> R<RateFn> {
             return cx.err(f("at"), format!("the first rate point is at {}: it must be at \"0s\"", p.at.0));
         }
         if i > 0 && p.at.0 < prev_end {
-            return cx.err(f("at"), format!("{} is before the previous point ends ({prev_end}): points must be in time order", p.at.0));
+            return cx.err(
+                f("at"),
+                format!("{} is before the previous point ends ({prev_end}): points must be in time order", p.at.0),
+            );
         }
         if i > 0 && p.at.0 == prev_end && segs.last().is_some_and(|s: &Segment| s.start == p.at.0) {
             return cx.err(f("at"), format!("two rate points at {}", p.at.0));
@@ -292,7 +298,10 @@ fn validate_dist(cx: &Ctx, field: &str, d: &RawDist) -> R<Dist> {
         ("column", t.column.is_some()),
     ];
     if let Some((k, _)) = given.iter().find(|(k, g)| *g && !allowed.contains(k)) {
-        return cx.err(format!("{field}.{k}"), format!("does not apply to dist = {:?}: expected {}", t.dist, allowed.join(", ")));
+        return cx.err(
+            format!("{field}.{k}"),
+            format!("does not apply to dist = {:?}: expected {}", t.dist, allowed.join(", ")),
+        );
     }
     let need = |v: Option<f64>, k: &str| -> R<f64> {
         match v {
@@ -312,7 +321,10 @@ fn validate_dist(cx: &Ctx, field: &str, d: &RawDist) -> R<Dist> {
         "lognormal" => {
             if let (Some(mu), Some(sigma)) = (t.mu, t.sigma) {
                 if t.median.is_some() || t.p95.is_some() || t.mean.is_some() {
-                    return cx.err(field.to_string(), "give either mu and sigma, or median and p95 (or mean and p95), not both");
+                    return cx.err(
+                        field.to_string(),
+                        "give either mu and sigma, or median and p95 (or mean and p95), not both",
+                    );
                 }
                 cx.finite(&format!("{field}.mu"), mu, -50.0, 50.0)?;
                 Dist::LogNormal { mu, sigma: pos(sigma, "sigma")? }
@@ -327,15 +339,22 @@ fn validate_dist(cx: &Ctx, field: &str, d: &RawDist) -> R<Dist> {
                         let c = (p95 / mean).ln();
                         let disc = z * z - 2.0 * c;
                         if disc < 0.0 || p95 <= mean {
-                            return cx.err(format!("{field}.p95"), "no lognormal has this mean and p95: p95 must exceed the mean, and not by too much");
+                            return cx.err(
+                                format!("{field}.p95"),
+                                "no lognormal has this mean and p95: p95 must exceed the mean, and not by too much",
+                            );
                         }
                         let sigma = z - disc.sqrt();
                         (mean.ln() - sigma * sigma / 2.0).exp()
                     }
-                    _ => return cx.err(field.to_string(), "lognormal needs median and p95, mean and p95, or mu and sigma"),
+                    _ => {
+                        return cx
+                            .err(field.to_string(), "lognormal needs median and p95, mean and p95, or mu and sigma")
+                    }
                 };
                 if p95 <= median {
-                    return cx.err(format!("{field}.p95"), format!("p95 ({p95} s) must exceed the median ({median} s)"));
+                    return cx
+                        .err(format!("{field}.p95"), format!("p95 ({p95} s) must exceed the median ({median} s)"));
                 }
                 Dist::lognormal_from_quantiles(median, p95)
             }
@@ -359,7 +378,10 @@ fn validate_dist(cx: &Ctx, field: &str, d: &RawDist) -> R<Dist> {
             Dist::Uniform { lo, hi }
         }
         "empirical" => {
-            let file = t.file.as_deref().map_or_else(|| cx.err(format!("{field}.file"), "missing: the CSV file of observed durations"), Ok)?;
+            let file = t
+                .file
+                .as_deref()
+                .map_or_else(|| cx.err(format!("{field}.file"), "missing: the CSV file of observed durations"), Ok)?;
             Dist::Empirical { values: read_empirical(cx, field, file, t.column.as_deref())? }
         }
         _ => unreachable!("checked above"),
@@ -383,7 +405,9 @@ fn read_empirical(cx: &Ctx, field: &str, file: &str, column: Option<&str>) -> R<
         None => 0,
         Some(name) => match headers.iter().position(|h| h == name) {
             Some(i) => i,
-            None => return fail(format!("no column {name:?}; the header has {:?}", headers.iter().collect::<Vec<_>>())),
+            None => {
+                return fail(format!("no column {name:?}; the header has {:?}", headers.iter().collect::<Vec<_>>()))
+            }
         },
     };
     let mut values = Vec::new();
@@ -414,7 +438,10 @@ fn validate_primary(cx: &Ctx, p: &RawPrimary) -> R<PrimarySpec> {
     if workers < autoscaler.min || workers > autoscaler.max {
         return cx.err(
             "primary.workers",
-            format!("{workers} lies outside the autoscaler's bounds min = {}, max = {}", autoscaler.min, autoscaler.max),
+            format!(
+                "{workers} lies outside the autoscaler's bounds min = {}, max = {}",
+                autoscaler.min, autoscaler.max
+            ),
         );
     }
     Ok(PrimarySpec { workers, calls_per_worker, autoscaler })
@@ -428,10 +455,16 @@ fn validate_autoscaler(cx: &Ctx, a: Option<&RawAutoscaler>, workers: i64) -> R<A
     let policy_name = a.policy.as_deref().unwrap_or("none");
     let applies: &[&str] = match policy_name {
         "none" => &[],
-        "target-utilization" => &["target", "tolerance", "max_step_up", "max_step_up_percent", "max_step_down", "max_step_down_percent"],
-        "step" => &["steps", "scale_in", "max_step_up", "max_step_up_percent", "max_step_down", "max_step_down_percent"],
+        "target-utilization" => {
+            &["target", "tolerance", "max_step_up", "max_step_up_percent", "max_step_down", "max_step_down_percent"]
+        }
+        "step" => {
+            &["steps", "scale_in", "max_step_up", "max_step_up_percent", "max_step_down", "max_step_down_percent"]
+        }
         "scheduled" => &[],
-        other => return cx.err(f("policy"), format!("{other:?}: expected none, target-utilization, step or scheduled")),
+        other => {
+            return cx.err(f("policy"), format!("{other:?}: expected none, target-utilization, step or scheduled"))
+        }
     };
     let specific = [
         ("target", a.target.is_some()),
@@ -451,7 +484,13 @@ fn validate_autoscaler(cx: &Ctx, a: Option<&RawAutoscaler>, workers: i64) -> R<A
     let policy = match policy_name {
         "none" => PolicyKind::None,
         "target-utilization" => PolicyKind::TargetUtilization {
-            target: cx.finite(&f("target"), a.target.map_or_else(|| cx.err(f("target"), "missing: target-utilization needs a target in (0, 1]"), Ok)?, 1e-6, 1.0)?,
+            target: cx.finite(
+                &f("target"),
+                a.target
+                    .map_or_else(|| cx.err(f("target"), "missing: target-utilization needs a target in (0, 1]"), Ok)?,
+                1e-6,
+                1.0,
+            )?,
             tolerance: cx.finite(&f("tolerance"), a.tolerance.unwrap_or(0.0), 0.0, 0.99)?,
         },
         "step" => {
@@ -468,7 +507,10 @@ fn validate_autoscaler(cx: &Ctx, a: Option<&RawAutoscaler>, workers: i64) -> R<A
                 steps.push((above, cx.count(&format!("{}[{i}].add", f("steps")), s.add, 1)?));
             }
             let scale_in = match &a.scale_in {
-                Some(s) => Some((cx.finite(&f("scale_in.below"), s.below, 0.0, 1.0)?, cx.count(&f("scale_in.remove"), s.remove, 1)?)),
+                Some(s) => Some((
+                    cx.finite(&f("scale_in.below"), s.below, 0.0, 1.0)?,
+                    cx.count(&f("scale_in.remove"), s.remove, 1)?,
+                )),
                 None => None,
             };
             PolicyKind::Step { steps, scale_in }
@@ -485,7 +527,9 @@ fn validate_autoscaler(cx: &Ctx, a: Option<&RawAutoscaler>, workers: i64) -> R<A
     let max = match a.max {
         Some(m) => cx.count(&f("max"), m, 1)?,
         None if fixed => workers.clamp(1, u32::MAX as i64) as u32,
-        None => return cx.err(f("max"), format!("missing: policy {policy_name:?} needs an upper bound `max` on workers")),
+        None => {
+            return cx.err(f("max"), format!("missing: policy {policy_name:?} needs an upper bound `max` on workers"))
+        }
     };
     if min > max {
         return cx.err(f("min"), format!("min ({min}) exceeds max ({max})"));
@@ -510,7 +554,8 @@ fn validate_autoscaler(cx: &Ctx, a: Option<&RawAutoscaler>, workers: i64) -> R<A
         schedule.push((s.at.0, m));
     }
     if matches!(policy, PolicyKind::Scheduled) && schedule.is_empty() {
-        return cx.err(f("schedule"), "missing: the scheduled policy needs schedule = [{ at = \"25m\", min = 600 }, …]");
+        return cx
+            .err(f("schedule"), "missing: the scheduled policy needs schedule = [{ at = \"25m\", min = 600 }, …]");
     }
     let step_limit = |w: Option<i64>, p: Option<f64>, kw: &str, kp: &str| -> R<StepLimit> {
         Ok(StepLimit {
@@ -547,9 +592,13 @@ fn validate_fallback(cx: &Ctx, raw: &RawFallback, warnings: &mut Vec<String>) ->
         Some(d) => validate_dist(cx, &f("cold_start"), d)?,
         None => Dist::Deterministic { value: 0.0 },
     };
-    let provisioned_concurrency = fb.provisioned_concurrency.map(|p| cx.count(&f("provisioned_concurrency"), p, 0)).transpose()?.unwrap_or(0);
+    let provisioned_concurrency =
+        fb.provisioned_concurrency.map(|p| cx.count(&f("provisioned_concurrency"), p, 0)).transpose()?.unwrap_or(0);
     if provisioned_concurrency > max_concurrency {
-        return cx.err(f("provisioned_concurrency"), format!("{provisioned_concurrency} exceeds max_concurrency ({max_concurrency})"));
+        return cx.err(
+            f("provisioned_concurrency"),
+            format!("{provisioned_concurrency} exceeds max_concurrency ({max_concurrency})"),
+        );
     }
     let burst_limit = fb.burst_limit.map(|b| cx.count(&f("burst_limit"), b, 1)).transpose()?;
     let scale_rate = fb.scale_rate.map(|b| cx.count(&f("scale_rate"), b, 0)).transpose()?.unwrap_or(0);
@@ -596,7 +645,8 @@ fn validate_fallback(cx: &Ctx, raw: &RawFallback, warnings: &mut Vec<String>) ->
         None => None,
         Some(c) => {
             let interval = cx.positive_dur(&f("canary.interval"), c.interval)?;
-            let failures_to_alert = c.failures_to_alert.map(|n| cx.count(&f("canary.failures_to_alert"), n, 1)).transpose()?.unwrap_or(1);
+            let failures_to_alert =
+                c.failures_to_alert.map(|n| cx.count(&f("canary.failures_to_alert"), n, 1)).transpose()?.unwrap_or(1);
             let mut on_detect = Vec::new();
             for (i, a) in c.on_detect.as_ref().map(|a| a.0.as_slice()).unwrap_or_default().iter().enumerate() {
                 let field = format!("fallback.canary.on_detect[{i}]");
@@ -608,7 +658,10 @@ fn validate_fallback(cx: &Ctx, raw: &RawFallback, warnings: &mut Vec<String>) ->
                     fix_fallback: a.fix_fallback.unwrap_or(false),
                 };
                 if act.primary_min.is_none() && !act.stop_routing && !act.fix_fallback {
-                    return cx.err(field, "an action needs at least one of primary_min, stop_routing = true, fix_fallback = true");
+                    return cx.err(
+                        field,
+                        "an action needs at least one of primary_min, stop_routing = true, fix_fallback = true",
+                    );
                 }
                 on_detect.push(act);
             }
@@ -635,7 +688,9 @@ fn validate_admission(cx: &Ctx, a: Option<&RawAdmission>) -> R<Admission> {
         return Ok(Admission { patience: None, queue_limit: None });
     };
     let patience = match (&a.max_wait, &a.patience) {
-        (Some(_), Some(_)) => return cx.err("admission.patience", "give either max_wait (fixed) or patience (a distribution), not both"),
+        (Some(_), Some(_)) => {
+            return cx.err("admission.patience", "give either max_wait (fixed) or patience (a distribution), not both")
+        }
         (Some(w), None) if w.0 == Tick::ZERO => None,
         (Some(w), None) => Some(Dist::Deterministic { value: w.0.as_secs_f64() }),
         (None, Some(d)) => Some(validate_dist(cx, "admission.patience", d)?),
@@ -650,7 +705,9 @@ fn validate_admission(cx: &Ctx, a: Option<&RawAdmission>) -> R<Admission> {
 
 fn validate_cost(cx: &Ctx, c: Option<&RawCost>) -> R<CostSpec> {
     let Some(c) = c else { return Ok(CostSpec::default()) };
-    let v = |x: Option<f64>, k: &str| x.map(|x| cx.finite(&format!("cost.{k}"), x, 0.0, 1e12)).transpose().map(Option::unwrap_or_default);
+    let v = |x: Option<f64>, k: &str| {
+        x.map(|x| cx.finite(&format!("cost.{k}"), x, 0.0, 1e12)).transpose().map(Option::unwrap_or_default)
+    };
     Ok(CostSpec {
         primary_worker_hour: v(c.primary_worker_hour, "primary_worker_hour")?,
         fallback_per_invocation: v(c.fallback_per_invocation, "fallback_per_invocation")?,
