@@ -65,6 +65,8 @@ pub struct RunResult {
     /// Reported time the fallback became broken, seconds.
     pub broken_since_s: Option<f64>,
     pub scale_log: Vec<ScaleEvent>,
+    /// Spells (reported seconds) in which arriving calls found the primary full.
+    pub saturation: Vec<(f64, f64)>,
     pub failure_log: Option<Vec<CallFailure>>,
     pub failures_dropped: u64,
     /// Largest number of pending events: bounded by calls in flight.
@@ -106,6 +108,7 @@ impl RunResult {
             detection_s: f.detected_at.map(Tick::as_secs_f64),
             broken_since_s: f.broken_since.map(Tick::as_secs_f64),
             scale_log: f.scale_log,
+            saturation: f.saturation.iter().map(|&(a, b)| (a.as_secs_f64(), b.as_secs_f64())).collect(),
             failure_log: f.failure_log,
             failures_dropped: f.failures_dropped,
             peak_pending_events: f.peak_pending_events,
@@ -223,6 +226,7 @@ pub fn metric_names(sc: &Scenario) -> Vec<String> {
         detection_s: None,
         broken_since_s: None,
         scale_log: vec![],
+        saturation: vec![],
         failure_log: None,
         failures_dropped: 0,
         peak_pending_events: 0,

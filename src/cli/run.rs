@@ -8,7 +8,7 @@ use clap::Args;
 
 use surgesim::experiment::{self, Aggregate};
 use surgesim::model::RunOptions;
-use surgesim::report::{self, json, table, timeseries, Staged};
+use surgesim::report::{causes, json, table, timeseries, Staged};
 use surgesim::scenario::Scenario;
 
 use super::{set_threads, ScenarioArgs};
@@ -72,7 +72,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         return Err(e);
     }
     let dir = staged.commit()?;
-    print!("{}", table::render(&sc, &agg));
+    print!("{}", render(&sc, &agg));
     println!("wrote {}", dir.display());
     Ok(ExitCode::SUCCESS)
 }
@@ -80,7 +80,24 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
 pub fn write_outputs(staged: &Staged, sc: &Scenario, agg: &Aggregate) -> Result<()> {
     staged.write("summary.json", json::to_string(sc, agg).as_bytes())?;
     staged.write("timeseries.csv", &timeseries::to_csv(sc, agg))?;
-    staged.write("summary.txt", table::render(sc, agg).as_bytes())?;
-    let _ = report::num(0.0);
+    staged.write("summary.txt", render(sc, agg).as_bytes())?;
+    if agg.runs.iter().any(|r| !r.scale_log.is_empty()) {
+        staged.write("scaling.csv", &causes::scaling_csv(sc, &agg.runs))?;
+    }
+    if agg.runs.iter().any(|r| r.failure_log.is_some()) {
+        staged.write("failures.csv", &causes::failures_csv(sc, &agg.runs))?;
+    }
+    if let Some(r0) = agg.runs.first() {
+        staged.write("causes.csv", &causes::causes_csv(sc, &causes::explain(sc, r0)))?;
+    }
     Ok(())
+}
+
+/// The terminal report: the table, then why calls failed.
+pub fn render(sc: &Scenario, agg: &Aggregate) -> String {
+    let mut s = table::render(sc, agg);
+    if let Some(r0) = agg.runs.first() {
+        s.push_str(&causes::render(sc, &causes::explain(sc, r0), 12));
+    }
+    s
 }

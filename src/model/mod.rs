@@ -30,6 +30,9 @@ use fallback::Fallback;
 use primary::Primary;
 use waiting::WaitQueue;
 
+/// Saturation spells separated by less than this are merged.
+const SATURATION_GAP: Tick = Tick::from_secs(60);
+
 /// Largest number of scaling decisions kept in a run's log.
 pub const SCALE_LOG_LIMIT: usize = 10_000;
 
@@ -83,6 +86,9 @@ struct Sim<'s> {
     canary_fails: u32,
     detected_at: Option<Tick>,
     scale_log: Vec<ScaleEvent>,
+    /// Start of the current spell in which arriving calls find the primary full.
+    saturated_since: Option<Tick>,
+    saturation: Vec<(Tick, Tick)>,
     warm_pool_left: u32,
     fallback_cold_starts: u64,
     failure_log: Option<Vec<CallFailure>>,
@@ -167,6 +173,11 @@ impl<'s> Sim<'s> {
             self.obs.arrived(t, class);
         }
         if let Some(w) = self.primary.try_admit() {
+            if let Some(since) = self.saturated_since.take() {
+                if self.saturation.len() < SCALE_LOG_LIMIT {
+                    self.saturation.push((since, now));
+                }
+            }
             q.push(now.saturating_add(duration), Ev::PrimaryEnd { worker: w });
             if let Some(t) = rep {
                 self.obs.served(t, class, Tick::ZERO, false);
@@ -174,6 +185,12 @@ impl<'s> Sim<'s> {
                 self.obs.peaks(&l);
             }
             return;
+        }
+        if self.saturated_since.is_none() {
+            // Spells closer than a minute apart are one spell: near
+            // saturation a slot frees now and then without relieving it.
+            let reopen = self.saturation.last().is_some_and(|&(_, end)| now.0 - end.0 < SATURATION_GAP.0);
+            self.saturated_since = Some(if reopen { self.saturation.pop().expect("checked").0 } else { now });
         }
         let mut throttled = false;
         if self.eligible[class as usize] {
@@ -234,6 +251,7 @@ impl<'s> Sim<'s> {
         if to == cur {
             return;
         }
+        let mut ready: Option<(Tick, Tick)> = None;
         if to > cur {
             for (worker, generation) in self.primary.launch(to - cur) {
                 let delay = if self.warm_pool_left > 0 {
@@ -242,14 +260,16 @@ impl<'s> Sim<'s> {
                 } else {
                     self.sc.primary.autoscaler.provision_delay.sample(&mut self.rng.provisioning)
                 };
-                q.push(now.saturating_add(delay), Ev::WorkerReady { worker, generation });
+                let at = now.saturating_add(delay);
+                ready = Some(ready.map_or((at, at), |(a, b)| (a.min(at), b.max(at))));
+                q.push(at, Ev::WorkerReady { worker, generation });
             }
         } else {
             let (_, drained) = self.primary.scale_down(cur - to);
             self.warm_pool_left = (self.warm_pool_left + drained).min(self.sc.primary.autoscaler.warm_pool);
         }
         if self.scale_log.len() < SCALE_LOG_LIMIT {
-            self.scale_log.push(ScaleEvent { at: now, from: cur, to, cause });
+            self.scale_log.push(ScaleEvent { at: now, from: cur, to, cause, ready });
         }
     }
 
@@ -414,6 +434,8 @@ fn simulate_with(sc: &Scenario, arrivals: &ArrivalSpec, run: u64, opts: RunOptio
         canary_fails: 0,
         detected_at: None,
         scale_log: Vec::new(),
+        saturated_since: None,
+        saturation: Vec::new(),
         warm_pool_left: a.warm_pool,
         fallback_cold_starts: 0,
         failure_log: opts.failure_log.then(Vec::new),
@@ -446,6 +468,8 @@ pub struct Finished {
     pub detected_at: Option<Tick>,
     pub broken_since: Option<Tick>,
     pub scale_log: Vec<ScaleEvent>,
+    /// Spells `[from, to)` in which arriving calls found the primary full.
+    pub saturation: Vec<(Tick, Tick)>,
     pub failure_log: Option<Vec<CallFailure>>,
     pub failures_dropped: u64,
     pub peak_pending_events: usize,
@@ -463,7 +487,22 @@ impl Sim<'_> {
             fallback_cold_starts: self.fallback_cold_starts,
             detected_at: self.detected_at.map(rep),
             broken_since: self.fallback.as_ref().and_then(|f| f.broken_since()).map(rep),
-            scale_log: self.scale_log.into_iter().map(|e| ScaleEvent { at: rep(e.at), ..e }).collect(),
+            scale_log: self
+                .scale_log
+                .into_iter()
+                .map(|e| ScaleEvent { at: rep(e.at), ready: e.ready.map(|(a, b)| (rep(a), rep(b))), ..e })
+                .collect(),
+            saturation: {
+                let mut spells = self.saturation;
+                if let Some(since) = self.saturated_since {
+                    spells.push((since, self.end));
+                }
+                spells
+                    .into_iter()
+                    .filter(|&(_, b)| b > warm)
+                    .map(|(a, b)| (rep(a), rep(b)))
+                    .collect()
+            },
             failure_log: self.failure_log,
             failures_dropped: self.failures_dropped,
             peak_pending_events: self.peak_pending_events,

@@ -5,6 +5,7 @@
 //! folder with a rename. An interrupted run leaves at most a staging folder
 //! (named `.DIR.partial-*`), never a half-written result that looks whole.
 
+pub mod causes;
 pub mod json;
 pub mod table;
 pub mod timeseries;

@@ -62,15 +62,15 @@ pub fn render(sc: &Scenario, agg: &Aggregate) -> String {
         format!("{}..{}", format_clock(cs), format_clock(cs + sc.duration.as_secs_f64()))
     );
     if let Some(w) = &window {
-        let _ = write!(out, "{w:>24}");
+        let _ = write!(out, "{w:>28}");
     }
     out.push('\n');
     for m in MAIN {
         let Some(s) = agg.metric(m) else { continue };
-        let _ = write!(out, "{m:width$}{:>22}", cell(s));
+        let _ = write!(out, "{m:width$}{:>24}", cell(s));
         if window.is_some() {
             let ws = agg.metric(&format!("window.{m}")).map(cell).unwrap_or_default();
-            let _ = write!(out, "{ws:>24}");
+            let _ = write!(out, "{ws:>28}");
         }
         out.push('\n');
     }

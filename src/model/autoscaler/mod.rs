@@ -63,11 +63,15 @@ fn recommend(policy: &PolicyKind, obs: &Observation) -> Recommendation {
 /// One change of the worker target, for the scaling log.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ScaleEvent {
-    /// Internal time of the decision.
+    /// Time of the decision.
     pub at: Tick,
     pub from: u32,
     pub to: u32,
+    /// What asked for it: `policy`, `schedule` or `on_detect`.
     pub cause: &'static str,
+    /// For a scale-up: when the first and the last new worker will be
+    /// ready (unless a later scale-down cancels them).
+    pub ready: Option<(Tick, Tick)>,
 }
 
 /// The scaler's state across evaluations.
