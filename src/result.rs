@@ -72,6 +72,8 @@ pub struct RunResult {
     /// Largest number of pending events: bounded by calls in flight.
     pub peak_pending_events: usize,
     pub worker_records: usize,
+    /// A trace read error that ended the arrivals early (the run is invalid).
+    pub arrival_error: Option<String>,
     /// Prices, copied from the scenario.
     cost: crate::scenario::CostSpec,
 }
@@ -113,6 +115,7 @@ impl RunResult {
             failures_dropped: f.failures_dropped,
             peak_pending_events: f.peak_pending_events,
             worker_records: f.worker_records,
+            arrival_error: f.arrival_error,
             cost: sc.cost.clone(),
         }
     }
@@ -231,6 +234,7 @@ pub fn metric_names(sc: &Scenario) -> Vec<String> {
         failures_dropped: 0,
         peak_pending_events: 0,
         worker_records: 0,
+        arrival_error: None,
         cost: sc.cost.clone(),
     };
     let names: Vec<String> = sc.classes.iter().map(|c| c.name.clone()).collect();

@@ -26,6 +26,7 @@ pub enum Stream {
     Fallback,
     Provisioning,
     Canary,
+    Initial,
 }
 
 impl Stream {
@@ -41,6 +42,7 @@ impl Stream {
             Stream::Fallback => "fallback",
             Stream::Provisioning => "provisioning",
             Stream::Canary => "canary",
+            Stream::Initial => "initial",
         }
     }
 }

@@ -4,13 +4,17 @@
 //! random stream. A process may also carry a call's class and duration (a
 //! replayed trace does); otherwise the model samples them.
 
+pub mod bursty;
 pub mod rate;
+pub mod trace;
 
 use rand::Rng;
 use rand_distr::{Distribution, Exp1};
 
 use crate::time::Tick;
+pub use bursty::{Hawkes, Mmpp};
 pub use rate::{RateFn, Segment};
+pub use trace::{TraceError, TraceSpec};
 
 /// One arriving call as the process sees it.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -27,6 +31,12 @@ pub struct Arrival {
 pub enum ArrivalSpec {
     /// Non-homogeneous Poisson with a piecewise-linear rate.
     Poisson(RateFn),
+    /// Calls replayed from a CSV file.
+    Trace(TraceSpec),
+    /// Markov-modulated Poisson process.
+    Mmpp(Mmpp),
+    /// Self-exciting Hawkes process.
+    Hawkes(Hawkes),
 }
 
 impl ArrivalSpec {
@@ -34,6 +44,9 @@ impl ArrivalSpec {
     pub fn expected_count(&self, until: Tick) -> f64 {
         match self {
             ArrivalSpec::Poisson(r) => r.integral(until),
+            ArrivalSpec::Trace(t) => t.rows_in_span as f64 * t.scale.max(1.0),
+            ArrivalSpec::Mmpp(m) => m.mean_rate() * until.as_secs_f64(),
+            ArrivalSpec::Hawkes(h) => h.mean_rate() * until.as_secs_f64(),
         }
     }
 
@@ -41,6 +54,9 @@ impl ArrivalSpec {
     pub fn shifted(&self, by: Tick) -> ArrivalSpec {
         match self {
             ArrivalSpec::Poisson(r) => ArrivalSpec::Poisson(r.shifted(by)),
+            // A trace carries its own times (warm-up included); the bursty
+            // processes are stationary.
+            other => other.clone(),
         }
     }
 
@@ -48,6 +64,9 @@ impl ArrivalSpec {
     pub fn start(&self) -> ArrivalState<'_> {
         match self {
             ArrivalSpec::Poisson(rate) => ArrivalState::Poisson { rate, cursor: 0, now: Tick::ZERO },
+            ArrivalSpec::Trace(t) => ArrivalState::Trace(t.start()),
+            ArrivalSpec::Mmpp(m) => ArrivalState::Mmpp(bursty::MmppState::new(m)),
+            ArrivalSpec::Hawkes(h) => ArrivalState::Hawkes(bursty::HawkesState::new(h)),
         }
     }
 }
@@ -56,6 +75,9 @@ impl ArrivalSpec {
 #[derive(Debug)]
 pub enum ArrivalState<'a> {
     Poisson { rate: &'a RateFn, cursor: usize, now: Tick },
+    Trace(trace::TraceState<'a>),
+    Mmpp(bursty::MmppState<'a>),
+    Hawkes(bursty::HawkesState<'a>),
 }
 
 impl ArrivalState<'_> {
@@ -69,6 +91,17 @@ impl ArrivalState<'_> {
                 *now = t;
                 Some(Arrival { time: t, class: None, duration: None })
             }
+            ArrivalState::Trace(t) => t.next(rng),
+            ArrivalState::Mmpp(m) => m.next(rng).map(|time| Arrival { time, class: None, duration: None }),
+            ArrivalState::Hawkes(h) => h.next(rng).map(|time| Arrival { time, class: None, duration: None }),
+        }
+    }
+
+    /// A trace read error that stopped the arrivals, if any.
+    pub fn error(&self) -> Option<&TraceError> {
+        match self {
+            ArrivalState::Trace(t) => t.error.as_ref(),
+            _ => None,
         }
     }
 }

@@ -12,13 +12,14 @@
 //! wait; else failure with `worker_not_available`.
 
 pub mod autoscaler;
+pub mod calls;
 pub mod fallback;
 pub mod primary;
 mod waiting;
 
 use rand::Rng;
 
-use crate::arrivals::{Arrival, ArrivalSpec, ArrivalState};
+use crate::arrivals::{Arrival, ArrivalSpec};
 use crate::engine::{run_until, EventQueue, Handler};
 use crate::observe::{FailReason, Levels, Observer};
 use crate::result::{CallFailure, RunResult, FAILURE_LOG_LIMIT};
@@ -26,6 +27,7 @@ use crate::rng::{stream, Stream, StreamRng};
 use crate::scenario::Scenario;
 use crate::time::Tick;
 use autoscaler::{Observation, ScaleEvent, Scaler};
+use calls::{Call, CallSource};
 use fallback::Fallback;
 use primary::Primary;
 use waiting::WaitQueue;
@@ -58,9 +60,6 @@ pub struct RunOptions {
 }
 
 struct Rngs {
-    arrivals: StreamRng,
-    classes: StreamRng,
-    durations: StreamRng,
     patience: StreamRng,
     faults: StreamRng,
     fallback: StreamRng,
@@ -72,10 +71,9 @@ struct Sim<'s> {
     sc: &'s Scenario,
     warm: Tick,
     end: Tick,
-    arrivals: ArrivalState<'s>,
+    calls: CallSource<'s>,
     next: Option<Arrival>,
     rng: Rngs,
-    cum_share: Vec<f64>,
     eligible: Vec<bool>,
     primary: Primary,
     scaler: Scaler<'s>,
@@ -117,22 +115,12 @@ impl<'s> Sim<'s> {
 
     fn schedule_next_arrival(&mut self, q: &mut EventQueue<Ev>) {
         self.next = None;
-        if let Some(a) = self.arrivals.next(&mut self.rng.arrivals) {
+        if let Some(a) = self.calls.next_arrival() {
             if a.time < self.end {
                 q.push(a.time, Ev::Arrival);
                 self.next = Some(a);
             }
         }
-    }
-
-    #[inline]
-    fn pick_class(&mut self) -> u16 {
-        let u: f64 = self.rng.classes.random();
-        let n = self.cum_share.len();
-        if n == 1 {
-            return 0;
-        }
-        self.cum_share.iter().position(|&c| u < c).unwrap_or(n - 1) as u16
     }
 
     fn fail(&mut self, now: Tick, class: u16, reason: FailReason) {
@@ -159,14 +147,7 @@ impl<'s> Sim<'s> {
         let a = self.next.expect("an arrival event has its arrival");
         self.schedule_next_arrival(q);
         self.arrivals_since_tick += 1;
-        let class = match a.class {
-            Some(c) => c,
-            None => self.pick_class(),
-        };
-        let duration = match a.duration {
-            Some(d) => d,
-            None => self.sc.classes[class as usize].duration.sample(&mut self.rng.durations),
-        };
+        let Call { class, duration, .. } = self.calls.complete(a);
         let patience = self.sc.admission.patience.as_ref().map(|p| p.sample(&mut self.rng.patience));
         let rep = self.reported(now);
         if let Some(t) = rep {
@@ -394,36 +375,20 @@ fn simulate_with(sc: &Scenario, arrivals: &ArrivalSpec, run: u64, opts: RunOptio
     let seed = sc.seed;
     let warm = sc.warmup;
     let end = warm.saturating_add(sc.duration);
-    let mut acc = 0.0;
-    let mut cum_share: Vec<f64> = sc
-        .classes
-        .iter()
-        .map(|c| {
-            acc += c.share;
-            acc
-        })
-        .collect();
-    if let Some(last) = cum_share.last_mut() {
-        *last = f64::INFINITY;
-    }
     let a = &sc.primary.autoscaler;
     let mut sim = Sim {
         sc,
         warm,
         end,
-        arrivals: arrivals.start(),
+        calls: CallSource::new(sc, arrivals, run),
         next: None,
         rng: Rngs {
-            arrivals: stream(seed, run, Stream::Arrivals),
-            classes: stream(seed, run, Stream::Classes),
-            durations: stream(seed, run, Stream::Durations),
             patience: stream(seed, run, Stream::Patience),
             faults: stream(seed, run, Stream::Faults),
             fallback: stream(seed, run, Stream::Fallback),
             provisioning: stream(seed, run, Stream::Provisioning),
             canary: stream(seed, run, Stream::Canary),
         },
-        cum_share,
         eligible: sc.classes.iter().map(|c| c.fallback_eligible).collect(),
         primary: Primary::new(sc.primary.workers, sc.primary.calls_per_worker),
         scaler: Scaler::new(a),
@@ -443,6 +408,22 @@ fn simulate_with(sc: &Scenario, arrivals: &ArrivalSpec, run: u64, opts: RunOptio
         peak_pending_events: 0,
     };
     let mut q = EventQueue::with_capacity(sc.initial_slots().min(1 << 20) as usize + 16);
+    if sc.initial_calls > 0 {
+        // Calls already in service: durations drawn afresh from the class
+        // mix (an approximation of their residual time; a warm-up settles it).
+        let mut rng = stream(seed, run, Stream::Initial);
+        for _ in 0..sc.initial_calls {
+            let u: f64 = rng.random();
+            let class = sc.classes.iter().scan(0.0, |acc, c| {
+                *acc += c.share;
+                Some(*acc)
+            });
+            let k = class.take_while(|&c| u >= c).count().min(sc.classes.len() - 1);
+            let d = sc.classes[k].duration.sample(&mut rng);
+            let worker = sim.primary.try_admit().expect("validated: initial calls fit the initial slots");
+            q.push(d, Ev::PrimaryEnd { worker });
+        }
+    }
     sim.schedule_next_arrival(&mut q);
     if !matches!(a.policy, crate::scenario::PolicyKind::None) {
         q.push(a.interval, Ev::ScalerTick);
@@ -474,6 +455,7 @@ pub struct Finished {
     pub failures_dropped: u64,
     pub peak_pending_events: usize,
     pub worker_records: usize,
+    pub arrival_error: Option<String>,
 }
 
 impl Sim<'_> {
@@ -507,6 +489,7 @@ impl Sim<'_> {
             failures_dropped: self.failures_dropped,
             peak_pending_events: self.peak_pending_events,
             worker_records: self.primary.records(),
+            arrival_error: self.calls.error().map(|e| e.to_string()),
             obs: self.obs,
         }
     }

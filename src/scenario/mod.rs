@@ -5,6 +5,7 @@
 //! [`Scenario`] that the model uses. Nothing downstream ever sees a raw
 //! value, a unit string or an unchecked number.
 
+mod arrivals_cfg;
 mod load;
 pub mod overrides;
 mod presets;
@@ -39,6 +40,8 @@ pub struct Scenario {
     pub fallback: Option<FallbackSpec>,
     pub admission: Admission,
     pub cost: CostSpec,
+    /// Calls in service on the primary at the start of the warm-up.
+    pub initial_calls: u64,
     /// Raw SLO thresholds, keyed as written; checked by `slo`.
     pub slo: Vec<(String, toml::Value)>,
     /// Warnings found while validating (e.g. an architecture mismatch).

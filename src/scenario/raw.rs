@@ -77,6 +77,17 @@ pub struct RawScenario {
     pub cost: Option<RawCost>,
     #[serde(default)]
     pub slo: Option<BTreeMap<String, toml::Value>>,
+    /// State at the start of the warm-up (or of the run without one).
+    #[serde(default)]
+    pub initial: Option<RawInitial>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawInitial {
+    /// Calls already in service on the primary at the start.
+    #[serde(default)]
+    pub calls_in_flight: Option<i64>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -88,6 +99,46 @@ pub struct RawArrivals {
     pub rate: Option<RawRate>,
     #[serde(default)]
     pub spike: Option<RawSpike>,
+    /// Poisson: a CSV of `t_s,per_s` rate points instead of `rate`.
+    #[serde(default)]
+    pub rate_file: Option<String>,
+    /// How `rate_file` points are joined: "step" (default) or "linear".
+    #[serde(default)]
+    pub interpolate: Option<String>,
+    /// Trace: the CSV of calls.
+    #[serde(default)]
+    pub file: Option<String>,
+    /// Trace: sort rows by time (reads the whole trace into memory).
+    #[serde(default)]
+    pub sort: Option<bool>,
+    /// Trace: RFC 3339 timestamp of `clock_start`, for RFC 3339 arrival times.
+    #[serde(default)]
+    pub origin: Option<String>,
+    /// Trace: ×k by thinning (k < 1) or superposition (k > 1).
+    #[serde(default)]
+    pub scale: Option<f64>,
+    /// Trace: moves every row by this signed duration, e.g. "-5m".
+    #[serde(default)]
+    pub shift: Option<String>,
+    /// MMPP: the states, visited cyclically.
+    #[serde(default)]
+    pub states: Option<Vec<RawMmppState>>,
+    /// Hawkes: background rate μ (calls/s).
+    #[serde(default)]
+    pub base_per_s: Option<f64>,
+    /// Hawkes: branching ratio n in [0, 1).
+    #[serde(default)]
+    pub branching: Option<f64>,
+    /// Hawkes: decay time τ of the excitation.
+    #[serde(default)]
+    pub decay: Option<RawDur>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMmppState {
+    pub per_s: f64,
+    pub mean_sojourn: RawDur,
 }
 
 #[derive(Clone, Debug)]

@@ -7,39 +7,38 @@ use std::path::Path;
 
 use super::raw::*;
 use super::*;
-use crate::arrivals::{RateFn, Segment};
 use crate::time::{format_clock, parse_clock, Tick};
 
 /// Largest number of time-series bins a scenario may ask for.
 pub const MAX_BINS: u64 = 1_000_000;
 
-struct Ctx<'a> {
-    path: &'a str,
-    base: &'a Path,
+pub(super) struct Ctx<'a> {
+    pub path: &'a str,
+    pub base: &'a Path,
 }
 
-type R<T> = Result<T, ScenarioError>;
+pub(super) type R<T> = Result<T, ScenarioError>;
 
 impl Ctx<'_> {
-    fn err<T>(&self, field: impl Into<String>, msg: impl Into<String>) -> R<T> {
+    pub fn err<T>(&self, field: impl Into<String>, msg: impl Into<String>) -> R<T> {
         Err(ScenarioError::Invalid { path: self.path.to_string(), field: field.into(), msg: msg.into() })
     }
 
-    fn count(&self, field: &str, v: i64, min: i64) -> R<u32> {
+    pub fn count(&self, field: &str, v: i64, min: i64) -> R<u32> {
         if v < min || v > u32::MAX as i64 {
             return self.err(field, format!("{v} is out of range: expected an integer from {min} to {}", u32::MAX));
         }
         Ok(v as u32)
     }
 
-    fn finite(&self, field: &str, v: f64, lo: f64, hi: f64) -> R<f64> {
+    pub fn finite(&self, field: &str, v: f64, lo: f64, hi: f64) -> R<f64> {
         if !v.is_finite() || v < lo || v > hi {
             return self.err(field, format!("{v} is out of range: expected a finite number from {lo} to {hi}"));
         }
         Ok(v)
     }
 
-    fn positive_dur(&self, field: &str, d: RawDur) -> R<Tick> {
+    pub fn positive_dur(&self, field: &str, d: RawDur) -> R<Tick> {
         if d.0 == Tick::ZERO {
             return self.err(field, "must be longer than 0s");
         }
@@ -81,8 +80,9 @@ pub(super) fn validate(raw: RawScenario, path: &str, base: &Path) -> R<Scenario>
         None => None,
     };
 
-    let arrivals = validate_arrivals(&cx, &raw.arrivals, duration)?;
     let classes = validate_classes(&cx, &raw.classes)?;
+    let names: Vec<String> = classes.iter().map(|c| c.name.clone()).collect();
+    let arrivals = super::arrivals_cfg::validate_arrivals(&cx, &raw.arrivals, duration, warmup, &names, &mut warnings)?;
     let primary = validate_primary(&cx, &raw.primary)?;
     let fallback = match &raw.fallback {
         Some(f) => Some(validate_fallback(&cx, f, &mut warnings)?),
@@ -95,6 +95,17 @@ pub(super) fn validate(raw: RawScenario, path: &str, base: &Path) -> R<Scenario>
     let admission = validate_admission(&cx, raw.admission.as_ref())?;
     let cost = validate_cost(&cx, raw.cost.as_ref())?;
     let slo = raw.slo.unwrap_or_default().into_iter().collect();
+    let initial_calls = match raw.initial.as_ref().and_then(|i| i.calls_in_flight) {
+        None => 0,
+        Some(n) => {
+            let n = cx.count("initial.calls_in_flight", n, 0)? as u64;
+            let slots = primary.workers as u64 * primary.calls_per_worker as u64;
+            if n > slots {
+                return cx.err("initial.calls_in_flight", format!("{n} calls do not fit the {slots} initial primary slots"));
+            }
+            n
+        }
+    };
 
     Ok(Scenario {
         name,
@@ -111,6 +122,7 @@ pub(super) fn validate(raw: RawScenario, path: &str, base: &Path) -> R<Scenario>
         fallback,
         admission,
         cost,
+        initial_calls,
         slo,
         warnings,
     })
@@ -136,103 +148,6 @@ pub(crate) fn parse_window_str(text: &str, clock_start: u64, duration: Tick) -> 
 
 fn parse_window(cx: &Ctx, field: &str, text: &str, clock_start: u64, duration: Tick) -> R<(Tick, Tick)> {
     parse_window_str(text, clock_start, duration).or_else(|m| cx.err(field, m))
-}
-
-fn validate_arrivals(cx: &Ctx, a: &RawArrivals, duration: Tick) -> R<ArrivalSpec> {
-    match a.kind.as_str() {
-        "poisson" => {}
-        other => return cx.err("arrivals.kind", format!("{other:?}: expected \"poisson\"")),
-    }
-    let base = match &a.rate {
-        None => return cx.err("arrivals.rate", "missing: a Poisson process needs a rate (calls/s) or a schedule"),
-        Some(RawRate::Constant(r)) => RateFn::constant(cx.finite("arrivals.rate", *r, 0.0, 1e9)?),
-        Some(RawRate::Schedule(points)) => rate_schedule(cx, points)?,
-    };
-    let rate = match &a.spike {
-        None => base,
-        Some(s) => base.add(&spike(cx, s, &base)?),
-    };
-    if rate.integral(duration) <= 0.0 {
-        return cx.err("arrivals.rate", "the rate is zero over the whole run: no call would arrive");
-    }
-    Ok(ArrivalSpec::Poisson(rate))
-}
-
-fn rate_schedule(cx: &Ctx, points: &[RawRatePoint]) -> R<RateFn> {
-    if points.is_empty() {
-        return cx.err("arrivals.rate", "empty schedule: expected at least one { at = \"0s\", per_s = … }");
-    }
-    let mut segs = Vec::new();
-    let mut prev_end = Tick::ZERO;
-    for (i, p) in points.iter().enumerate() {
-        let f = |name: &str| format!("arrivals.rate[{i}].{name}");
-        let per_s = cx.finite(&f("per_s"), p.per_s, 0.0, 1e9)?;
-        if i == 0 && p.at.0 != Tick::ZERO {
-            return cx.err(f("at"), format!("the first rate point is at {}: it must be at \"0s\"", p.at.0));
-        }
-        if i > 0 && p.at.0 < prev_end {
-            return cx.err(
-                f("at"),
-                format!("{} is before the previous point ends ({prev_end}): points must be in time order", p.at.0),
-            );
-        }
-        if i > 0 && p.at.0 == prev_end && segs.last().is_some_and(|s: &Segment| s.start == p.at.0) {
-            return cx.err(f("at"), format!("two rate points at {}", p.at.0));
-        }
-        match (p.to_per_s, p.over) {
-            (None, None) => {
-                segs.push(Segment { start: p.at.0, rate: per_s, slope: 0.0 });
-                prev_end = p.at.0;
-            }
-            (Some(to), Some(over)) => {
-                let to = cx.finite(&f("to_per_s"), to, 0.0, 1e9)?;
-                let over = cx.positive_dur(&f("over"), over)?;
-                let slope = (to - per_s) / over.as_secs_f64();
-                segs.push(Segment { start: p.at.0, rate: per_s, slope });
-                let end = p.at.0.saturating_add(over);
-                segs.push(Segment { start: end, rate: to, slope: 0.0 });
-                prev_end = end;
-            }
-            _ => return cx.err(f("over"), "`to_per_s` and `over` go together: give both for a ramp, or neither"),
-        }
-    }
-    // A point may start exactly where the previous ramp ends: keep the later.
-    segs.dedup_by(|later, earlier| {
-        if later.start == earlier.start {
-            *earlier = *later;
-            true
-        } else {
-            false
-        }
-    });
-    Ok(RateFn::from_segments(segs))
-}
-
-fn spike(cx: &Ctx, s: &RawSpike, base: &RateFn) -> R<RateFn> {
-    let m = cx.finite("arrivals.spike.multiplier", s.multiplier, 1.0, 1e6)?;
-    let extra = (m - 1.0) * base.at(s.at.0);
-    let ramp = s.ramp.map_or(Tick::ZERO, |d| d.0);
-    let decay = s.decay.map_or(Tick::ZERO, |d| d.0);
-    let mut segs = vec![Segment { start: Tick::ZERO, rate: 0.0, slope: 0.0 }];
-    let mut t = s.at.0;
-    let mut push = |start: Tick, rate: f64, slope: f64| {
-        if segs.last().is_some_and(|l| l.start == start) {
-            segs.pop();
-        }
-        segs.push(Segment { start, rate, slope });
-    };
-    if ramp > Tick::ZERO {
-        push(t, 0.0, extra / ramp.as_secs_f64());
-        t = t.saturating_add(ramp);
-    }
-    push(t, extra, 0.0);
-    t = t.saturating_add(s.hold.0);
-    if decay > Tick::ZERO {
-        push(t, extra, -extra / decay.as_secs_f64());
-        t = t.saturating_add(decay);
-    }
-    push(t, 0.0, 0.0);
-    Ok(RateFn::from_segments(segs))
 }
 
 fn validate_classes(cx: &Ctx, classes: &[RawClass]) -> R<Vec<CallClass>> {
