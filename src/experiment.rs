@@ -65,6 +65,7 @@ pub fn run_replications(sc: &Scenario, first: u64, replications: u64, opts: RunO
 #[derive(Clone, Debug)]
 pub struct Aggregate {
     pub runs: Vec<RunResult>,
+    pub class_names: Vec<String>,
     /// Every metric of [`RunResult::metrics`], in its order.
     pub metrics: Vec<(String, Stat)>,
 }
@@ -84,11 +85,19 @@ impl Aggregate {
                 })
                 .collect(),
         };
-        Aggregate { runs, metrics }
+        Aggregate { runs, class_names: names, metrics }
     }
 
     pub fn metric(&self, name: &str) -> Option<&Stat> {
         self.metrics.iter().find(|(n, _)| n == name).map(|(_, s)| s)
+    }
+
+    /// The per-run values of a metric (runs where it applied), in run order.
+    pub fn metric_values(&self, name: &str) -> Vec<f64> {
+        self.runs
+            .iter()
+            .filter_map(|r| r.metrics(&self.class_names).into_iter().find(|(n, _)| n == name).and_then(|(_, v)| v))
+            .collect()
     }
 
     pub fn mean(&self, name: &str) -> f64 {

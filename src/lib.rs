@@ -49,4 +49,5 @@ pub mod report;
 pub mod result;
 pub mod rng;
 pub mod scenario;
+pub mod slo;
 pub mod time;

@@ -1,6 +1,7 @@
 //! Command-line interface: flags (clap) in, library calls, printing out.
 
 mod run;
+mod sweep;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -21,6 +22,12 @@ struct Cli {
 enum Cmd {
     /// Simulate a scenario; print a summary table; write summary.json and timeseries.csv.
     Run(run::RunArgs),
+    /// Grid over scenario parameters, in parallel, with headroom curves.
+    Sweep(sweep::SweepArgs),
+    /// Cheapest value of a parameter meeting an SLO, with its evidence.
+    Plan(sweep::PlanArgs),
+    /// Join the outputs of sharded sweeps into the files one sweep writes.
+    Merge(sweep::MergeArgs),
     /// Parse and lint scenarios without running them.
     Validate {
         /// Scenario files.
@@ -84,6 +91,9 @@ pub fn main() -> Result<ExitCode> {
     };
     match cli.cmd {
         Cmd::Run(args) => run::run(args),
+        Cmd::Sweep(a) => sweep::sweep(a),
+        Cmd::Plan(a) => sweep::plan(a),
+        Cmd::Merge(a) => sweep::merge(a),
         Cmd::Validate { scenarios } => validate(&scenarios),
     }
 }

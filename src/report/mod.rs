@@ -7,6 +7,7 @@
 
 pub mod causes;
 pub mod json;
+pub mod plot;
 pub mod table;
 pub mod timeseries;
 

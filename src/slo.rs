@@ -1,0 +1,242 @@
+//! Service-level objectives: thresholds on metrics, judged on confidence
+//! intervals.
+//!
+//! # The rule
+//! An objective `metric <= threshold` passes only when the *upper* bound of
+//! the metric's 95 % confidence interval over the replications is at or
+//! below the threshold (`>=`: the lower bound at or above). With a single
+//! replication there is no interval and the point estimate is judged. So a
+//! pass means "met, with 95 % confidence", never "met on average".
+//!
+//! # Syntax
+//! In a scenario's `[slo]` table: `max_<metric> = X` (metric ≤ X) and
+//! `min_<metric> = X` (metric ≥ X), where `<metric>` is any name of
+//! `summary.json`'s `metrics` (dots allowed inside quotes:
+//! `"max_window.failed" = 100`). `max_failed_calls` is an alias of
+//! `max_failed`. Two reserved keys: `replications` (default 20) and
+//! `confidence` (default 0.95). On the command line: `failure_rate<=0.001`.
+
+use std::fmt;
+
+use crate::experiment::{t_quantile, Aggregate};
+
+/// Comparison of an objective.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum Op {
+    #[serde(rename = "<=")]
+    AtMost,
+    #[serde(rename = ">=")]
+    AtLeast,
+}
+
+impl fmt::Display for Op {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Op::AtMost => "<=",
+            Op::AtLeast => ">=",
+        })
+    }
+}
+
+/// One objective.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Objective {
+    /// As written (`max_failure_rate`, `failure_rate<=0.001`).
+    pub key: String,
+    pub metric: String,
+    pub op: Op,
+    pub threshold: f64,
+}
+
+/// The objectives of a scenario and how to judge them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SloSet {
+    pub objectives: Vec<Objective>,
+    pub replications: u64,
+    pub confidence: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SloError {
+    #[error("[slo] `{key}`: unknown metric `{metric}`; valid metrics: {valid}")]
+    UnknownMetric { key: String, metric: String, valid: String },
+    #[error("[slo] `{key}`: {msg}")]
+    Malformed { key: String, msg: String },
+}
+
+fn number(key: &str, v: &toml::Value) -> Result<f64, SloError> {
+    let x = match v {
+        toml::Value::Integer(i) => *i as f64,
+        toml::Value::Float(f) => *f,
+        other => {
+            return Err(SloError::Malformed { key: key.into(), msg: format!("{other} is not a number: expected e.g. 0.001") })
+        }
+    };
+    if !x.is_finite() {
+        return Err(SloError::Malformed { key: key.into(), msg: format!("{x} is not a finite number") });
+    }
+    Ok(x)
+}
+
+fn check_metric(key: &str, metric: &str, valid: &[String]) -> Result<(), SloError> {
+    if valid.iter().any(|v| v == metric) {
+        Ok(())
+    } else {
+        Err(SloError::UnknownMetric { key: key.into(), metric: metric.into(), valid: valid.join(", ") })
+    }
+}
+
+impl SloSet {
+    /// Parses a scenario's `[slo]` entries against the metric names its
+    /// runs produce.
+    pub fn from_table(entries: &[(String, toml::Value)], valid: &[String]) -> Result<SloSet, SloError> {
+        let mut set = SloSet { objectives: Vec::new(), replications: 20, confidence: 0.95 };
+        // `max_window.failed = 3` written unquoted is a nested table in TOML.
+        let mut flat: Vec<(String, toml::Value)> = Vec::new();
+        for (key, v) in entries {
+            flatten(key, v, &mut flat);
+        }
+        for (key, v) in &flat {
+            match key.as_str() {
+                "replications" => {
+                    let n = number(key, v)?;
+                    if n < 1.0 || n > 10_000.0 || n.fract() != 0.0 {
+                        return Err(SloError::Malformed { key: key.clone(), msg: format!("{n}: expected an integer from 1 to 10000") });
+                    }
+                    set.replications = n as u64;
+                }
+                "confidence" => {
+                    let c = number(key, v)?;
+                    if !(0.5..1.0).contains(&c) {
+                        return Err(SloError::Malformed { key: key.clone(), msg: format!("{c}: expected a level in [0.5, 1)") });
+                    }
+                    set.confidence = c;
+                }
+                _ => {
+                    let (op, metric) = if let Some(m) = key.strip_prefix("max_") {
+                        (Op::AtMost, m)
+                    } else if let Some(m) = key.strip_prefix("min_") {
+                        (Op::AtLeast, m)
+                    } else {
+                        return Err(SloError::Malformed {
+                            key: key.clone(),
+                            msg: "expected max_<metric>, min_<metric>, replications or confidence".into(),
+                        });
+                    };
+                    let metric = if metric == "failed_calls" { "failed" } else { metric };
+                    check_metric(key, metric, valid)?;
+                    set.objectives.push(Objective { key: key.clone(), metric: metric.into(), op, threshold: number(key, v)? });
+                }
+            }
+        }
+        Ok(set)
+    }
+}
+
+fn flatten(key: &str, v: &toml::Value, out: &mut Vec<(String, toml::Value)>) {
+    match v {
+        toml::Value::Table(t) => {
+            for (k, v) in t {
+                flatten(&format!("{key}.{k}"), v, out);
+            }
+        }
+        v => out.push((key.to_string(), v.clone())),
+    }
+}
+
+impl Objective {
+    /// Parses `metric<=X` / `metric>=X` (also `<`, `>` read as `<=`, `>=`).
+    pub fn parse(expr: &str, valid: &[String]) -> Result<Objective, SloError> {
+        let bad = |msg: &str| SloError::Malformed { key: expr.into(), msg: msg.into() };
+        let (metric, op, rest) = if let Some((m, r)) = expr.split_once("<=") {
+            (m, Op::AtMost, r)
+        } else if let Some((m, r)) = expr.split_once(">=") {
+            (m, Op::AtLeast, r)
+        } else if let Some((m, r)) = expr.split_once('<') {
+            (m, Op::AtMost, r)
+        } else if let Some((m, r)) = expr.split_once('>') {
+            (m, Op::AtLeast, r)
+        } else {
+            return Err(bad("expected METRIC<=VALUE or METRIC>=VALUE, e.g. failure_rate<=0.001"));
+        };
+        let metric = metric.trim();
+        check_metric(expr, metric, valid)?;
+        let threshold: f64 = rest.trim().parse().map_err(|_| bad(&format!("{:?} is not a number", rest.trim())))?;
+        if !threshold.is_finite() {
+            return Err(bad("the threshold must be finite"));
+        }
+        Ok(Objective { key: expr.into(), metric: metric.into(), op, threshold })
+    }
+
+    /// Judges the objective on `agg` at `confidence`.
+    pub fn judge(&self, agg: &Aggregate, confidence: f64) -> Verdict {
+        let values = agg.metric_values(&self.metric);
+        let n = values.len();
+        let mean = if n == 0 { f64::NAN } else { values.iter().sum::<f64>() / n as f64 };
+        let half = if n >= 2 {
+            let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+            t_quantile(confidence, (n - 1) as f64) * var.sqrt() / (n as f64).sqrt()
+        } else {
+            0.0
+        };
+        let (lo, hi) = (mean - half, mean + half);
+        let (bound, margin) = match self.op {
+            Op::AtMost => (hi, self.threshold - hi),
+            Op::AtLeast => (lo, lo - self.threshold),
+        };
+        // A metric that applied to no run (e.g. a detection time) fails.
+        let pass = n > 0 && margin >= 0.0;
+        Verdict { objective: self.clone(), mean, ci: if n >= 2 { Some([lo, hi]) } else { None }, bound, margin, runs: n, pass }
+    }
+}
+
+/// The judgement of one objective.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Verdict {
+    pub objective: Objective,
+    pub mean: f64,
+    /// Confidence interval of the mean (absent with fewer than 2 runs).
+    pub ci: Option<[f64; 2]>,
+    /// The interval bound that was compared with the threshold.
+    pub bound: f64,
+    /// How far the bound is on the good side of the threshold (negative: violated).
+    pub margin: f64,
+    pub runs: usize,
+    pub pass: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn valid() -> Vec<String> {
+        ["failed", "failure_rate", "window.failed"].iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn parses_table_entries_and_aliases() {
+        let entries = vec![
+            ("max_failed_calls".to_string(), toml::Value::Integer(0)),
+            ("min_failure_rate".to_string(), toml::Value::Float(0.5)),
+            ("max_window.failed".to_string(), toml::Value::Integer(3)),
+            ("replications".to_string(), toml::Value::Integer(5)),
+        ];
+        let s = SloSet::from_table(&entries, &valid()).unwrap();
+        assert_eq!(s.replications, 5);
+        assert_eq!(s.objectives[0].metric, "failed");
+        assert_eq!(s.objectives[1].op, Op::AtLeast);
+        assert_eq!(s.objectives[2].metric, "window.failed");
+    }
+
+    #[test]
+    fn unknown_metrics_and_malformed_thresholds_are_errors() {
+        let e = SloSet::from_table(&[("max_faild".into(), toml::Value::Integer(0))], &valid()).unwrap_err();
+        assert!(e.to_string().contains("faild") && e.to_string().contains("failure_rate"));
+        assert!(SloSet::from_table(&[("max_failed".into(), toml::Value::String("x".into()))], &valid()).is_err());
+        assert!(SloSet::from_table(&[("failed".into(), toml::Value::Integer(1))], &valid()).is_err());
+        assert!(Objective::parse("failure_rate<=abc", &valid()).is_err());
+        assert!(Objective::parse("nope<=1", &valid()).is_err());
+        let o = Objective::parse(" failure_rate <= 0.001 ", &valid()).unwrap();
+        assert_eq!((o.op, o.threshold), (Op::AtMost, 0.001));
+    }
+}
