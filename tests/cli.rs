@@ -529,14 +529,15 @@ fn huge_integer_duration_is_rejected() {
 /// Known bug (src/scenario/load.rs `ScenarioError::{Read, Toml}` with
 /// src/main.rs): the variants print `{source}` in their own message and
 /// also expose it as the error's source, so main's "caused by:" loop
-/// prints the whole TOML error (snippet included) a second time.
+/// prints the whole TOML error (snippet included) a second time. (`validate`
+/// prints only the top message, so it shows the error once; `run` twice.)
 #[test]
 #[ignore = "bug in src: TOML and read errors are printed twice (once in the message, again as `caused by:`)"]
 fn errors_are_printed_once() {
     let tmp = TempDir::new().unwrap();
     for (file, once) in [("bad/syntax-error.toml", "TOML parse error"), ("bad/does-not-exist.toml", "No such file")] {
-        let f = fx(file);
-        let args = ["validate", f.as_str()];
+        let (f, out_dir) = (fx(file), tmp.path().join("out").display().to_string());
+        let args = ["run", f.as_str(), "--out", out_dir.as_str()];
         let out = surgesim(tmp.path(), &args);
         assert_exit(&args, &out, 2);
         let err = stderr(&out);
