@@ -52,14 +52,21 @@ pub struct Counts {
     pub served_primary: u64,
     pub served_fallback: u64,
     pub abandoned: u64,
+    /// Calls turned away at once, by [`FailReason`].
     pub failed_by: [u64; 4],
-    /// Failed (not abandoned) calls of fallback-eligible classes.
+    /// Failed calls (turned away or abandoned) of fallback-eligible classes.
     pub failed_fallback_eligible: u64,
 }
 
 impl Counts {
-    pub fn failed(&self) -> u64 {
+    /// Calls turned away at once (every reason but abandonment).
+    pub fn rejected(&self) -> u64 {
         self.failed_by.iter().sum()
+    }
+
+    /// Calls not served: turned away or abandoned while waiting.
+    pub fn failed(&self) -> u64 {
+        self.rejected() + self.abandoned
     }
 
     pub fn add(&mut self, o: &Counts) {
@@ -239,8 +246,13 @@ impl Observer {
     }
 
     #[inline]
-    pub fn abandoned(&mut self, arrival: Tick, class: u16, waited: Tick) {
-        self.each(arrival, class, |c| c.abandoned += 1);
+    pub fn abandoned(&mut self, arrival: Tick, class: u16, waited: Tick, eligible: bool) {
+        self.each(arrival, class, |c| {
+            c.abandoned += 1;
+            if eligible {
+                c.failed_fallback_eligible += 1;
+            }
+        });
         self.abandon_wait_sum_us += waited.0 as u128;
     }
 

@@ -199,7 +199,7 @@ fn push_counts(m: &mut Vec<(String, Option<f64>)>, prefix: &str, c: &Counts) {
     }
     put("abandoned", c.abandoned as f64);
     put("failed_fallback_eligible", c.failed_fallback_eligible as f64);
-    let rate = if c.arrived == 0 { 0.0 } else { (c.failed() + c.abandoned) as f64 / c.arrived as f64 };
+    let rate = if c.arrived == 0 { 0.0 } else { c.failed() as f64 / c.arrived as f64 };
     put("failure_rate", rate);
 }
 

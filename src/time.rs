@@ -17,9 +17,9 @@ impl Tick {
     pub const ZERO: Tick = Tick(0);
     pub const MAX: Tick = Tick(u64::MAX);
 
-    /// Whole seconds to ticks.
+    /// Whole seconds to ticks, saturating at [`Tick::MAX`].
     pub const fn from_secs(s: u64) -> Tick {
-        Tick(s * TICKS_PER_SEC)
+        Tick(s.saturating_mul(TICKS_PER_SEC))
     }
 
     /// Seconds (finite, non-negative) to ticks, rounded to the nearest tick

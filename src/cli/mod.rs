@@ -1,7 +1,10 @@
 //! Command-line interface: flags (clap) in, library calls, printing out.
 
+mod check;
+mod compare;
 mod run;
 mod sweep;
+mod trace;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -22,6 +25,12 @@ struct Cli {
 enum Cmd {
     /// Simulate a scenario; print a summary table; write summary.json and timeseries.csv.
     Run(run::RunArgs),
+    /// Run every scenario's [slo] block; exit 1 on any violation.
+    Check(check::CheckArgs),
+    /// Scenarios side by side on common random numbers: failures, saved, cost.
+    Compare(compare::CompareArgs),
+    /// Write the calls of a generated run as a trace CSV.
+    Trace(trace::TraceArgs),
     /// Grid over scenario parameters, in parallel, with headroom curves.
     Sweep(sweep::SweepArgs),
     /// Cheapest value of a parameter meeting an SLO, with its evidence.
@@ -91,6 +100,9 @@ pub fn main() -> Result<ExitCode> {
     };
     match cli.cmd {
         Cmd::Run(args) => run::run(args),
+        Cmd::Check(a) => check::check(a),
+        Cmd::Trace(a) => trace::trace(a),
+        Cmd::Compare(a) => compare::compare(a),
         Cmd::Sweep(a) => sweep::sweep(a),
         Cmd::Plan(a) => sweep::plan(a),
         Cmd::Merge(a) => sweep::merge(a),

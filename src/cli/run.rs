@@ -56,6 +56,14 @@ pub fn check_budget(sc: &Scenario, replications: u64, max_calls: f64) -> Result<
     Ok(())
 }
 
+/// Fails if any run stopped early on a trace read error.
+pub fn ensure_complete(agg: &Aggregate) -> Result<()> {
+    if let Some(e) = agg.runs.iter().find_map(|r| r.arrival_error.as_ref()) {
+        bail!("the trace could not be read to the end: {e}");
+    }
+    Ok(())
+}
+
 pub fn default_out(sc: &Scenario) -> PathBuf {
     PathBuf::from("notebooks-out").join(&sc.name)
 }
@@ -67,6 +75,10 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     let out = args.out.clone().unwrap_or_else(|| default_out(&sc));
     let staged = Staged::begin(&out, args.force)?;
     let agg = experiment::run(&sc, args.replications, RunOptions { failure_log: args.failure_log });
+    if let Err(e) = ensure_complete(&agg) {
+        staged.abort();
+        return Err(e);
+    }
     if let Err(e) = write_outputs(&staged, &sc, &agg) {
         staged.abort();
         return Err(e);

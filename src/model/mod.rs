@@ -341,7 +341,8 @@ impl Handler for Sim<'_> {
             Ev::Abandon { id } => {
                 if let Some(w) = self.waiting.abandon(id) {
                     if let Some(t) = self.reported(w.arrival) {
-                        self.obs.abandoned(t, w.class, Tick(now.0 - w.arrival.0));
+                        let eligible = self.eligible[w.class as usize];
+                        self.obs.abandoned(t, w.class, Tick(now.0 - w.arrival.0), eligible);
                     }
                 }
             }

@@ -57,7 +57,11 @@ fn totals(agg: &Aggregate, prefix: &str) -> Totals {
         served_primary: m("served_primary"),
         served_fallback: m("served_fallback"),
         failed: m("failed"),
-        failed_by_reason: REASONS.iter().map(|r| (r.name(), m(&format!("failed_{}", r.name())))).collect(),
+        failed_by_reason: REASONS
+            .iter()
+            .map(|r| (r.name(), m(&format!("failed_{}", r.name()))))
+            .chain([("abandoned", m("abandoned"))])
+            .collect(),
         abandoned: m("abandoned"),
         failed_fallback_eligible: m("failed_fallback_eligible"),
         failure_rate: m("failure_rate"),

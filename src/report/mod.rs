@@ -22,12 +22,14 @@ pub const MARKER: &str = ".surgesim-output";
 pub enum OutputError {
     #[error("output folder {path} exists and was not written by surgesim (no {MARKER} in it): refusing to replace it; choose another --out or pass --force")]
     Foreign { path: String },
-    #[error("cannot write {path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    #[error("cannot write {path}: {reason}")]
+    Io { path: String, reason: std::io::Error },
+    #[error("output path {path} is a file, not a folder: choose another --out")]
+    NotAFolder { path: String },
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> OutputError + '_ {
-    move |source| OutputError::Io { path: path.display().to_string(), source }
+    move |reason| OutputError::Io { path: path.display().to_string(), reason }
 }
 
 /// A set of output files being prepared; [`Staged::commit`] publishes them.
@@ -40,6 +42,9 @@ impl Staged {
     /// Prepares to (re)write the folder `target`. Refuses a folder that
     /// exists, is not empty and lacks the marker, unless `force`.
     pub fn begin(target: &Path, force: bool) -> Result<Staged, OutputError> {
+        if target.exists() && !target.is_dir() {
+            return Err(OutputError::NotAFolder { path: target.display().to_string() });
+        }
         if target.exists() && !force {
             let ours = target.join(MARKER).exists();
             let empty = fs::read_dir(target).map_err(io(target))?.next().is_none();

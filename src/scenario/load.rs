@@ -11,10 +11,12 @@ use super::Scenario;
 /// where it can, the line or the field and what would be valid.
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
-    #[error("cannot read scenario file {path}: {source}")]
-    Read { path: String, source: std::io::Error },
-    #[error("{path}: {source}")]
-    Toml { path: String, source: toml::de::Error },
+    // The cause is part of the message (and deliberately not a `source`,
+    // which would print it twice in an error chain).
+    #[error("cannot read scenario file {path}: {reason}")]
+    Read { path: String, reason: std::io::Error },
+    #[error("{path}: {reason}")]
+    Toml { path: String, reason: toml::de::Error },
     #[error("{path}: field `{field}`: {msg}")]
     Invalid { path: String, field: String, msg: String },
     #[error("{path}: --set {arg}: {msg}")]
@@ -22,17 +24,90 @@ pub enum ScenarioError {
 }
 
 /// Loads, overrides and validates the scenario at `path`.
+///
+/// A file whose top level has `extends = "other.toml"` is a *variant*: the
+/// other scenario with `name`, `description` and the dotted-path edits of
+/// its `[overrides]` table applied (e.g. `"fallback.runtime_arch" =
+/// "arm64"`). Relative files (traces, rate files) resolve against the
+/// folder of the scenario that names them.
 pub fn load(path: &Path, overrides: &[Override]) -> Result<Scenario, ScenarioError> {
+    let r = read_variant(path, overrides, 0)?;
+    // A plain file still has the command-line overrides to apply (so that
+    // its own errors carry line numbers); a variant has them applied.
+    load_str(&r.text, &r.shown, &r.base, if r.overrides_applied { &[] } else { overrides })
+}
+
+/// A scenario text with its `extends` chain resolved.
+struct Resolved {
+    text: String,
+    shown: String,
+    base: PathBuf,
+    overrides_applied: bool,
+}
+
+/// Resolves `extends` chains into one scenario text (with the command-line
+/// overrides applied last), plus the name and folder to report and resolve
+/// against.
+fn read_variant(path: &Path, overrides: &[Override], depth: u32) -> Result<Resolved, ScenarioError> {
     let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read { path: shown.clone(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|reason| ScenarioError::Read { path: shown.clone(), reason })?;
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    load_str(&text, &shown, &base, overrides)
+    let table: toml::Table = toml::from_str(&text).map_err(|reason| ScenarioError::Toml { path: shown.clone(), reason })?;
+    let invalid = |field: &str, msg: String| ScenarioError::Invalid { path: shown.clone(), field: field.into(), msg };
+    let Some(parent) = table.get("extends") else {
+        return Ok(Resolved { text, shown, base, overrides_applied: false });
+    };
+    if depth >= 8 {
+        return Err(invalid("extends", "more than 8 levels of `extends`: is there a cycle?".into()));
+    }
+    let Some(parent) = parent.as_str() else {
+        return Err(invalid("extends", "expected the path of the scenario this one varies".into()));
+    };
+    for key in table.keys() {
+        if !["extends", "name", "description", "overrides"].contains(&key.as_str()) {
+            return Err(invalid(key, "a variant (with `extends`) takes only name, description and [overrides]".into()));
+        }
+    }
+    let parent_path = base.join(parent);
+    let parent = read_variant(&parent_path, &[], depth + 1)?;
+    let mut merged: toml::Table = toml::from_str(&parent.text)
+        .map_err(|reason| ScenarioError::Toml { path: parent.shown.clone(), reason })?;
+    for key in ["name", "description"] {
+        if let Some(v) = table.get(key) {
+            merged.insert(key.into(), v.clone());
+        }
+    }
+    let mut edits = Vec::new();
+    if let Some(o) = table.get("overrides") {
+        let Some(o) = o.as_table() else {
+            return Err(invalid("overrides", "expected a table of \"dotted.path\" = value".into()));
+        };
+        for (k, v) in o {
+            edits.push(Override { path: k.clone(), value: v.clone() });
+        }
+    }
+    apply(&mut merged, &edits, &shown)?;
+    apply(&mut merged, overrides, &shown)?;
+    let text = toml::to_string(&merged).expect("a TOML table serialises");
+    Ok(Resolved { text, shown, base: parent.base, overrides_applied: true })
+}
+
+fn apply(table: &mut toml::Table, overrides: &[Override], shown: &str) -> Result<(), ScenarioError> {
+    apply_overrides(table, overrides).map_err(|(arg, msg)| ScenarioError::Override { path: shown.to_string(), arg, msg })?;
+    if !overrides.is_empty() {
+        RawScenario::deserialize_table(table.clone()).map_err(|e| ScenarioError::Override {
+            path: shown.to_string(),
+            arg: overrides.iter().map(|o| o.to_string()).collect::<Vec<_>>().join(" --set "),
+            msg: e.message().to_string(),
+        })?;
+    }
+    Ok(())
 }
 
 /// As [`load`], from text; `shown` names the source in errors and `base` is
 /// the folder relative file references are resolved against.
 pub fn load_str(text: &str, shown: &str, base: &Path, overrides: &[Override]) -> Result<Scenario, ScenarioError> {
-    let toml_err = |source| ScenarioError::Toml { path: shown.to_string(), source };
+    let toml_err = |reason| ScenarioError::Toml { path: shown.to_string(), reason };
     // Parse the text as written first, so errors carry line and column.
     let raw: RawScenario = toml::from_str(text).map_err(toml_err)?;
     let raw = if overrides.is_empty() {

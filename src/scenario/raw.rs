@@ -34,6 +34,9 @@ impl Visitor<'_> for RawDurVisitor {
         if v < 0 {
             return Err(E::custom(format!("negative duration {v}: expected a duration of at least 0s")));
         }
+        if v >= 1_000_000_000_000 {
+            return Err(E::custom(format!("duration {v} s out of range: expected fewer than 10^12 seconds")));
+        }
         Ok(RawDur(Tick::from_secs(v as u64)))
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawDur, E> {

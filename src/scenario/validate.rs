@@ -348,7 +348,9 @@ fn validate_primary(cx: &Ctx, p: &RawPrimary) -> R<PrimarySpec> {
     let calls_per_worker = cx.count("primary.calls_per_worker", p.calls_per_worker, 1)?;
     let a = p.autoscaler.as_ref();
     let autoscaler = validate_autoscaler(cx, a, p.workers)?;
-    let min_workers = if autoscaler.min == 0 { 0 } else { 1 };
+    // Zero workers only for a scaler that may scale from zero (min = 0).
+    let scales = !matches!(autoscaler.policy, PolicyKind::None);
+    let min_workers = if scales && autoscaler.min == 0 { 0 } else { 1 };
     let workers = cx.count("primary.workers", p.workers, min_workers)?;
     if workers < autoscaler.min || workers > autoscaler.max {
         return cx.err(

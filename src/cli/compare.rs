@@ -1,0 +1,177 @@
+//! `surgesim compare`: scenarios (a base and its variants) on common random
+//! numbers, side by side, with paired differences against the base.
+//!
+//! Every scenario runs with the base's seed and the same replication
+//! indices, so replication i of each meets the same calls; the differences
+//! are taken per replication, and their intervals are those of the paired
+//! differences (much tighter than comparing two independent means).
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Result};
+use clap::Args;
+
+use surgesim::experiment::{self, Aggregate, Stat};
+use surgesim::model::RunOptions;
+use surgesim::report::{num, sig, Staged};
+use surgesim::scenario::{self, overrides::Override, Scenario};
+
+#[derive(Args)]
+pub struct CompareArgs {
+    /// The base scenario, then its variants (files; a variant may `extends` the base).
+    #[arg(required = true, num_args = 2..)]
+    pub scenarios: Vec<PathBuf>,
+    #[arg(long, short = 'r', default_value_t = 20)]
+    pub replications: u64,
+    /// Seed for all (default: the base scenario's).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Reporting window for all, e.g. 07:00..07:15.
+    #[arg(long)]
+    pub window: Option<String>,
+    /// Output folder (default: notebooks-out/<base>/compare/).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[arg(long)]
+    pub force: bool,
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    #[arg(long, default_value_t = 2e10)]
+    pub max_calls: f64,
+}
+
+struct Row {
+    name: String,
+    failed: Stat,
+    eligible: Stat,
+    saved: Stat,
+    cost: Stat,
+    cost_delta: Stat,
+}
+
+fn values(agg: &Aggregate, metric: &str) -> Vec<f64> {
+    agg.metric_values(metric)
+}
+
+fn paired(a: &[f64], b: &[f64]) -> Stat {
+    let d: Vec<f64> = a.iter().zip(b).map(|(x, y)| x - y).collect();
+    Stat::of(&d)
+}
+
+pub fn compare(a: CompareArgs) -> Result<ExitCode> {
+    let mut overrides = Vec::new();
+    if let Some(w) = &a.window {
+        overrides.push(Override { path: "window".into(), value: toml::Value::String(w.clone()) });
+    }
+    let mut scs: Vec<Scenario> = Vec::new();
+    for p in &a.scenarios {
+        scs.push(scenario::load(p, &overrides)?);
+    }
+    let seed = a.seed.unwrap_or(scs[0].seed);
+    for sc in scs.iter_mut() {
+        sc.seed = seed;
+        super::run::check_budget(sc, a.replications, a.max_calls)?;
+    }
+    let windowed = scs[0].window.is_some();
+    if windowed && scs.iter().any(|s| s.window != scs[0].window) {
+        bail!("the scenarios have different reporting windows: give one with --window");
+    }
+    super::set_threads(a.threads)?;
+    let out = a.out.clone().unwrap_or_else(|| super::run::default_out(&scs[0]).join("compare"));
+    let staged = Staged::begin(&out, a.force)?;
+    let metric = if windowed { "window.failed" } else { "failed" };
+    let eligible_metric = if windowed { "window.failed_fallback_eligible" } else { "failed_fallback_eligible" };
+    let aggs: Vec<Aggregate> = scs.iter().map(|sc| experiment::run(sc, a.replications, RunOptions::default())).collect();
+    for agg in &aggs {
+        if let Err(e) = super::run::ensure_complete(agg) {
+            staged.abort();
+            return Err(e);
+        }
+    }
+    let base_failed = values(&aggs[0], metric);
+    let base_cost = values(&aggs[0], "cost_total");
+    let rows: Vec<Row> = scs
+        .iter()
+        .zip(&aggs)
+        .map(|(sc, agg)| {
+            let f = values(agg, metric);
+            let c = values(agg, "cost_total");
+            Row {
+                name: sc.name.clone(),
+                failed: Stat::of(&f),
+                eligible: Stat::of(&values(agg, eligible_metric)),
+                saved: paired(&base_failed, &f),
+                cost: Stat::of(&c),
+                cost_delta: paired(&c, &base_cost),
+            }
+        })
+        .collect();
+    let table = render(&scs[0], &rows, metric, a.replications, seed);
+    let csv = to_csv(&rows);
+    let written = staged.write("compare.csv", &csv).and_then(|_| staged.write("compare.txt", table.as_bytes()));
+    if let Err(e) = written {
+        staged.abort();
+        return Err(e.into());
+    }
+    let dir = staged.commit()?;
+    print!("{table}");
+    println!("wrote {}", dir.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn pm(s: &Stat) -> String {
+    if s.n > 1 {
+        format!("{} ± {}", sig(s.mean, 5), sig(s.half_width(), 2))
+    } else {
+        sig(s.mean, 6)
+    }
+}
+
+fn render(base: &Scenario, rows: &[Row], metric: &str, reps: u64, seed: u64) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{metric} on common random numbers: seed {seed}, {reps} replications (mean ± 95% CI half-width; saved and Δcost are paired per replication against {})",
+        base.name
+    );
+    let _ = writeln!(
+        s,
+        "{:<34} {:>18} {:>18} {:>18} {:>16} {:>16}",
+        "scenario", "failed", "fallback-eligible", "saved vs base", "cost", "Δcost"
+    );
+    for r in rows {
+        let _ = writeln!(
+            s,
+            "{:<34} {:>18} {:>18} {:>18} {:>16} {:>16}",
+            r.name,
+            pm(&r.failed),
+            pm(&r.eligible),
+            pm(&r.saved),
+            pm(&r.cost),
+            pm(&r.cost_delta)
+        );
+    }
+    s
+}
+
+fn to_csv(rows: &[Row]) -> Vec<u8> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut header = vec!["scenario".to_string()];
+    for m in ["failed", "failed_fallback_eligible", "saved", "cost", "cost_delta"] {
+        for part in ["mean", "ci_lo", "ci_hi"] {
+            header.push(format!("{m}_{part}"));
+        }
+    }
+    w.write_record(&header).expect("in-memory write");
+    for r in rows {
+        let mut row = vec![r.name.clone()];
+        for st in [&r.failed, &r.eligible, &r.saved, &r.cost, &r.cost_delta] {
+            let [lo, hi] = st.ci95.unwrap_or([f64::NAN, f64::NAN]);
+            row.extend([num(st.mean), num(lo), num(hi)]);
+        }
+        w.write_record(&row).expect("in-memory write");
+    }
+    w.into_inner().expect("in-memory flush")
+}
