@@ -60,7 +60,7 @@ pub struct RunResult {
     /// Calls in service at the end (any arrival time).
     pub in_service_end: u64,
     pub fallback_cold_starts: u64,
-    /// Reported time the canary raised its alert, seconds.
+    /// Reported time the canary raised its alert, seconds (negative: in the warm-up).
     pub detection_s: Option<f64>,
     /// Reported time the fallback became broken, seconds.
     pub broken_since_s: Option<f64>,
@@ -107,8 +107,8 @@ impl RunResult {
             waiting_end: f.waiting_end,
             in_service_end: f.in_service_end,
             fallback_cold_starts: f.fallback_cold_starts,
-            detection_s: f.detected_at.map(Tick::as_secs_f64),
-            broken_since_s: f.broken_since.map(Tick::as_secs_f64),
+            detection_s: f.detected_at,
+            broken_since_s: f.broken_since,
             scale_log: f.scale_log,
             saturation: f.saturation.iter().map(|&(a, b)| (a.as_secs_f64(), b.as_secs_f64())).collect(),
             failure_log: f.failure_log,

@@ -8,7 +8,7 @@ use clap::Args;
 
 use surgesim::experiment::{self, Aggregate};
 use surgesim::model::RunOptions;
-use surgesim::report::{causes, json, table, timeseries, Staged};
+use surgesim::report::{causes, json, plot, table, timeseries, Staged};
 use surgesim::scenario::Scenario;
 
 use super::{set_threads, ScenarioArgs};
@@ -102,6 +102,7 @@ pub fn write_outputs(staged: &Staged, sc: &Scenario, agg: &Aggregate) -> Result<
     if let Some(r0) = agg.runs.first() {
         staged.write("causes.csv", &causes::causes_csv(sc, &causes::explain(sc, r0)))?;
     }
+    plot::timeline(sc, agg, &staged.staging_path("timeline.svg"), &staged.staging_path("timeline.png"))?;
     Ok(())
 }
 

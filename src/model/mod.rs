@@ -447,8 +447,9 @@ pub struct Finished {
     pub waiting_end: u64,
     pub in_service_end: u64,
     pub fallback_cold_starts: u64,
-    pub detected_at: Option<Tick>,
-    pub broken_since: Option<Tick>,
+    /// Reported seconds (negative: during the warm-up).
+    pub detected_at: Option<f64>,
+    pub broken_since: Option<f64>,
     pub scale_log: Vec<ScaleEvent>,
     /// Spells `[from, to)` in which arriving calls found the primary full.
     pub saturation: Vec<(Tick, Tick)>,
@@ -463,13 +464,14 @@ impl Sim<'_> {
     fn into_parts(self) -> Finished {
         let warm = self.warm;
         let rep = |t: Tick| t.saturating_sub(warm);
+        let signed = |t: Tick| t.as_secs_f64() - warm.as_secs_f64();
         let waiting_end = self.waiting.iter_live().filter(|w| w.arrival >= warm).count() as u64;
         Finished {
             in_service_end: self.primary.busy + self.fallback.as_ref().map_or(0, |f| f.busy as u64),
             waiting_end,
             fallback_cold_starts: self.fallback_cold_starts,
-            detected_at: self.detected_at.map(rep),
-            broken_since: self.fallback.as_ref().and_then(|f| f.broken_since()).map(rep),
+            detected_at: self.detected_at.map(signed),
+            broken_since: self.fallback.as_ref().and_then(|f| f.broken_since()).map(signed),
             scale_log: self
                 .scale_log
                 .into_iter()
