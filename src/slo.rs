@@ -100,7 +100,7 @@ impl SloSet {
             match key.as_str() {
                 "replications" => {
                     let n = number(key, v)?;
-                    if n < 1.0 || n > 10_000.0 || n.fract() != 0.0 {
+                    if !(1.0..=10_000.0).contains(&n) || n.fract() != 0.0 {
                         return Err(SloError::Malformed { key: key.clone(), msg: format!("{n}: expected an integer from 1 to 10000") });
                     }
                     set.replications = n as u64;

@@ -64,7 +64,7 @@ impl ArrivalSpec {
     pub fn start(&self) -> ArrivalState<'_> {
         match self {
             ArrivalSpec::Poisson(rate) => ArrivalState::Poisson { rate, cursor: 0, now: Tick::ZERO },
-            ArrivalSpec::Trace(t) => ArrivalState::Trace(t.start()),
+            ArrivalSpec::Trace(t) => ArrivalState::Trace(Box::new(t.start())),
             ArrivalSpec::Mmpp(m) => ArrivalState::Mmpp(bursty::MmppState::new(m)),
             ArrivalSpec::Hawkes(h) => ArrivalState::Hawkes(bursty::HawkesState::new(h)),
         }
@@ -75,7 +75,7 @@ impl ArrivalSpec {
 #[derive(Debug)]
 pub enum ArrivalState<'a> {
     Poisson { rate: &'a RateFn, cursor: usize, now: Tick },
-    Trace(trace::TraceState<'a>),
+    Trace(Box<trace::TraceState<'a>>),
     Mmpp(bursty::MmppState<'a>),
     Hawkes(bursty::HawkesState<'a>),
 }

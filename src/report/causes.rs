@@ -52,7 +52,7 @@ pub fn explain(sc: &Scenario, run: &RunResult) -> Vec<Cause> {
         if let Some(&(from, _)) = run.saturation.iter().find(|&&(a, z)| a < t1 && z > t0) {
             parts.push(format!("primary full since {}", clock(from)));
         }
-        let up = run.scale_log.iter().filter(|e| e.to > e.from && e.at.as_secs_f64() < t1).next_back();
+        let up = run.scale_log.iter().rfind(|e| e.to > e.from && e.at.as_secs_f64() < t1);
         match up {
             Some(e) => {
                 let mut s = format!("scale-up decided {} ({}→{} workers, {})", clock(e.at.as_secs_f64()), e.from, e.to, e.cause);
