@@ -50,4 +50,5 @@ pub mod result;
 pub mod rng;
 pub mod scenario;
 pub mod slo;
+pub mod sweep;
 pub mod time;
