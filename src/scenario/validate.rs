@@ -550,9 +550,11 @@ fn validate_fallback(cx: &Ctx, raw: &RawFallback, warnings: &mut Vec<String>) ->
             o => o.to_string(),
         };
         if norm(img) != norm(rt) {
-            warnings.push(format!(
-                "fallback.image_arch {img} ≠ fallback.runtime_arch {rt}: every fallback start fails (broken) until fixed"
-            ));
+            warnings.push(if fb.health.is_none() {
+                format!("fallback.image_arch {img} ≠ fallback.runtime_arch {rt}: every fallback start fails (broken) until fixed")
+            } else {
+                format!("fallback.image_arch {img} ≠ fallback.runtime_arch {rt}: starts fail while fallback.health says broken")
+            });
             if fb.health.is_none() {
                 health = Health::Broken { from: Tick::ZERO, until: Tick::MAX };
             }
