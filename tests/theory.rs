@@ -777,15 +777,9 @@ fn check_conservation(name: &str, sc: &Scenario, r: &RunResult) {
 
 /// `RunResult::peak_pending_events` is documented as "bounded by calls in
 /// flight" (src/result.rs), and DESIGN.md wants memory to grow with calls in
-/// flight, never with total calls. Every call that waits schedules an
-/// abandonment event at arrival + patience, and serving the call does not
-/// remove it, so with a long `max_wait` the queue holds one stale event per
-/// call that waited during the last `max_wait`: here ~27 k pending events
-/// for at most ~190 calls in flight.
+/// flight, never with total calls: calls that waited and were served leave
+/// no stale abandonment events behind.
 #[test]
-#[ignore = "src bug: stale Abandon events of served calls stay queued until arrival + max_wait \
-            (src/model/mod.rs on_arrival/pull_waiting), so pending events grow with calls that waited, \
-            not with calls in flight"]
 fn pending_events_bounded_by_calls_in_flight() {
     let sc = Single {
         name: "pending",

@@ -42,14 +42,29 @@ pub const SCALE_LOG_LIMIT: usize = 10_000;
 #[derive(Copy, Clone, Debug, PartialEq)]
 pub enum Ev {
     Arrival,
-    PrimaryEnd { worker: u32 },
-    FallbackEnd { provisioned: bool },
-    Abandon { id: u64 },
-    WorkerReady { worker: u32, generation: u32 },
+    PrimaryEnd {
+        worker: u32,
+    },
+    FallbackEnd {
+        provisioned: bool,
+    },
+    /// The earliest patience deadline of the waiting calls; `generation`
+    /// tells a superseded timer from the current one.
+    AbandonTimer {
+        generation: u32,
+    },
+    WorkerReady {
+        worker: u32,
+        generation: u32,
+    },
     ScalerTick,
-    ScheduledMin { idx: u32 },
+    ScheduledMin {
+        idx: u32,
+    },
     Canary,
-    Action { idx: u32 },
+    Action {
+        idx: u32,
+    },
 }
 
 /// Options of one run that are not part of the scenario.
@@ -79,6 +94,9 @@ struct Sim<'s> {
     scaler: Scaler<'s>,
     fallback: Option<Fallback<'s>>,
     waiting: WaitQueue,
+    /// When the abandonment timer is set for, if it is.
+    abandon_timer: Option<Tick>,
+    abandon_generation: u32,
     obs: Observer,
     arrivals_since_tick: u64,
     canary_fails: u32,
@@ -201,8 +219,11 @@ impl<'s> Sim<'s> {
             if self.sc.admission.queue_limit.is_some_and(|lim| self.waiting.live >= lim) {
                 return self.fail(now, class, FailReason::QueueFull);
             }
-            let id = self.waiting.push(now, duration, class);
-            q.push(now.saturating_add(p), Ev::Abandon { id });
+            let deadline = now.saturating_add(p);
+            self.waiting.push(now, duration, class, deadline);
+            if self.abandon_timer.is_none_or(|t| deadline < t) {
+                self.arm_abandon_timer(deadline, q);
+            }
             if rep.is_some() {
                 let l = self.levels();
                 self.obs.peaks(&l);
@@ -211,6 +232,13 @@ impl<'s> Sim<'s> {
         }
         let reason = if throttled { FailReason::FallbackThrottled } else { FailReason::WorkerNotAvailable };
         self.fail(now, class, reason);
+    }
+
+    /// Schedules the abandonment timer at `at`, superseding any earlier one.
+    fn arm_abandon_timer(&mut self, at: Tick, q: &mut EventQueue<Ev>) {
+        self.abandon_generation = self.abandon_generation.wrapping_add(1);
+        self.abandon_timer = Some(at);
+        q.push(at, Ev::AbandonTimer { generation: self.abandon_generation });
     }
 
     /// Moves waiting calls onto free primary slots.
@@ -338,11 +366,17 @@ impl Handler for Sim<'_> {
                     fb.release(now, provisioned);
                 }
             }
-            Ev::Abandon { id } => {
-                if let Some(w) = self.waiting.abandon(id) {
-                    if let Some(t) = self.reported(w.arrival) {
-                        let eligible = self.eligible[w.class as usize];
-                        self.obs.abandoned(t, w.class, Tick(now.0 - w.arrival.0), eligible);
+            Ev::AbandonTimer { generation } => {
+                if generation == self.abandon_generation {
+                    self.abandon_timer = None;
+                    let (warm, eligible, obs) = (self.warm, &self.eligible, &mut self.obs);
+                    self.waiting.expire(now, |w| {
+                        if let Some(t) = w.arrival.0.checked_sub(warm.0) {
+                            obs.abandoned(Tick(t), w.class, Tick(now.0 - w.arrival.0), eligible[w.class as usize]);
+                        }
+                    });
+                    if let Some(next) = self.waiting.next_deadline() {
+                        self.arm_abandon_timer(next, q);
                     }
                 }
             }
@@ -395,6 +429,8 @@ fn simulate_with(sc: &Scenario, arrivals: &ArrivalSpec, run: u64, opts: RunOptio
         scaler: Scaler::new(a),
         fallback: sc.fallback.as_ref().map(|f| Fallback::new(f, warm)),
         waiting: WaitQueue::default(),
+        abandon_timer: None,
+        abandon_generation: 0,
         obs: Observer::new(sc.duration, sc.bin, sc.classes.len(), sc.window),
         arrivals_since_tick: 0,
         canary_fails: 0,
@@ -482,11 +518,7 @@ impl Sim<'_> {
                 if let Some(since) = self.saturated_since {
                     spells.push((since, self.end));
                 }
-                spells
-                    .into_iter()
-                    .filter(|&(_, b)| b > warm)
-                    .map(|(a, b)| (rep(a), rep(b)))
-                    .collect()
+                spells.into_iter().filter(|&(_, b)| b > warm).map(|(a, b)| (rep(a), rep(b))).collect()
             },
             failure_log: self.failure_log,
             failures_dropped: self.failures_dropped,

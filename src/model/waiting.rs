@@ -1,11 +1,15 @@
-//! The FIFO of calls waiting for a primary slot, with O(1) abandonment.
+//! The FIFO of calls waiting for a primary slot, with abandonment in O(log n)
+//! and memory bounded by the calls actually waiting.
 //!
-//! Each waiting call has an id (its position in the arrival order of the
-//! queue); an abandonment event carries the id and marks the entry dead in
-//! place. Dead entries are skipped when they reach the head, so serving and
-//! abandoning are both O(1) amortised and no search is ever needed.
+//! Calls are served in arrival order from a deque; each also has a deadline
+//! (arrival + patience) in a min-heap. Only the earliest deadline is ever
+//! scheduled as an engine event (see the model), so served calls leave no
+//! stale events behind. A served call's heap entry is dead and dropped when
+//! it reaches the top, and the heap is rebuilt from the live calls when dead
+//! entries outnumber them, so both structures stay O(calls waiting).
 
-use std::collections::VecDeque;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
 
 use crate::time::Tick;
 
@@ -13,6 +17,7 @@ use crate::time::Tick;
 pub struct Waiter {
     pub arrival: Tick,
     pub duration: Tick,
+    pub deadline: Tick,
     pub class: u16,
     live: bool,
 }
@@ -21,17 +26,23 @@ pub struct Waiter {
 pub struct WaitQueue {
     head_id: u64,
     q: VecDeque<Waiter>,
-    /// Calls still waiting (dead entries excluded).
+    deadlines: BinaryHeap<Reverse<(Tick, u64)>>,
+    /// Calls still waiting.
     pub live: u64,
 }
 
 impl WaitQueue {
-    /// Enqueues a call; returns its id for the abandonment event.
-    pub fn push(&mut self, arrival: Tick, duration: Tick, class: u16) -> u64 {
+    /// Enqueues a call; returns its id.
+    pub fn push(&mut self, arrival: Tick, duration: Tick, class: u16, deadline: Tick) -> u64 {
         let id = self.head_id + self.q.len() as u64;
-        self.q.push_back(Waiter { arrival, duration, class, live: true });
+        self.q.push_back(Waiter { arrival, duration, deadline, class, live: true });
+        self.deadlines.push(Reverse((deadline, id)));
         self.live += 1;
         id
+    }
+
+    fn get(&self, id: u64) -> Option<&Waiter> {
+        self.q.get(id.checked_sub(self.head_id)? as usize)
     }
 
     /// Removes and returns the longest-waiting live call.
@@ -40,27 +51,61 @@ impl WaitQueue {
             self.head_id += 1;
             if w.live {
                 self.live -= 1;
+                self.compact();
                 return Some(w);
             }
         }
         None
     }
 
-    /// Abandons call `id` if it is still waiting.
-    pub fn abandon(&mut self, id: u64) -> Option<Waiter> {
-        let i = id.checked_sub(self.head_id)? as usize;
-        let w = self.q.get_mut(i)?;
-        if !w.live {
-            return None;
+    /// The earliest deadline of a call still waiting.
+    pub fn next_deadline(&mut self) -> Option<Tick> {
+        while let Some(&Reverse((t, id))) = self.deadlines.peek() {
+            if self.get(id).is_some_and(|w| w.live) {
+                return Some(t);
+            }
+            self.deadlines.pop();
         }
-        w.live = false;
-        self.live -= 1;
-        Some(*w)
+        None
+    }
+
+    /// Abandons every waiting call whose deadline is at or before `now`, in
+    /// deadline order.
+    pub fn expire(&mut self, now: Tick, mut f: impl FnMut(Waiter)) {
+        while let Some(&Reverse((t, id))) = self.deadlines.peek() {
+            if t > now {
+                break;
+            }
+            self.deadlines.pop();
+            let Some(i) = id.checked_sub(self.head_id) else { continue };
+            if let Some(w) = self.q.get_mut(i as usize).filter(|w| w.live) {
+                w.live = false;
+                self.live -= 1;
+                f(*w);
+            }
+        }
+    }
+
+    /// Drops dead heap entries once they outnumber the live ones.
+    fn compact(&mut self) {
+        if self.deadlines.len() as u64 > 2 * self.live + 64 {
+            let live: Vec<_> = self.iter_live_ids().map(|(id, w)| Reverse((w.deadline, id))).collect();
+            self.deadlines = BinaryHeap::from(live);
+        }
+    }
+
+    fn iter_live_ids(&self) -> impl Iterator<Item = (u64, &Waiter)> {
+        self.q.iter().enumerate().filter(|(_, w)| w.live).map(move |(i, w)| (self.head_id + i as u64, w))
     }
 
     /// The live waiters, oldest first.
     pub fn iter_live(&self) -> impl Iterator<Item = &Waiter> {
         self.q.iter().filter(|w| w.live)
+    }
+
+    /// Entries held (live and dead), for memory accounting.
+    pub fn records(&self) -> usize {
+        self.q.len() + self.deadlines.len()
     }
 }
 
@@ -69,19 +114,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn fifo_with_abandonment() {
+    fn fifo_service_and_deadline_order_abandonment() {
         let mut q = WaitQueue::default();
-        let a = q.push(Tick(1), Tick(9), 0);
-        let b = q.push(Tick(2), Tick(9), 1);
-        let c = q.push(Tick(3), Tick(9), 2);
-        assert_eq!(q.abandon(b).map(|w| w.class), Some(1));
-        assert_eq!(q.abandon(b), None);
+        q.push(Tick(1), Tick(9), 0, Tick(100));
+        q.push(Tick(2), Tick(9), 1, Tick(50));
+        q.push(Tick(3), Tick(9), 2, Tick(70));
+        assert_eq!(q.next_deadline(), Some(Tick(50)));
+        let mut gone = vec![];
+        q.expire(Tick(60), |w| gone.push(w.class));
+        assert_eq!(gone, vec![1]);
         assert_eq!(q.live, 2);
         assert_eq!(q.pop().map(|w| w.class), Some(0));
-        assert_eq!(q.abandon(a), None, "served calls cannot abandon");
+        // The served call's deadline no longer counts.
+        assert_eq!(q.next_deadline(), Some(Tick(70)));
         assert_eq!(q.pop().map(|w| w.class), Some(2));
-        assert_eq!(q.abandon(c), None);
+        assert_eq!(q.next_deadline(), None);
         assert_eq!(q.pop(), None);
+    }
+
+    #[test]
+    fn memory_stays_bounded_by_waiting_calls() {
+        let mut q = WaitQueue::default();
+        for i in 0..100_000u64 {
+            q.push(Tick(i), Tick(1), 0, Tick(i + 1_000_000));
+            q.pop();
+        }
         assert_eq!(q.live, 0);
+        assert!(q.records() <= 200, "{} records for 0 waiting calls", q.records());
     }
 }
