@@ -86,16 +86,9 @@ impl BaseScenario {
                 ScenarioError::Invalid { field, msg, .. } => format!("field `{field}`: {msg}"),
                 other => other.to_string(),
             };
-            let flag = axes.first().map_or("--vary".to_string(), |a| a.flag.clone());
-            let spec = axes
-                .iter()
-                .enumerate()
-                .map(|(i, a)| if i == 0 || a.flag != flag { format!("{} {}", a.flag, a.arg) } else { a.arg.clone() })
-                .collect::<Vec<_>>()
-                .join(" ");
-            let spec = spec.strip_prefix(&format!("{flag} ")).unwrap_or(&spec).to_string();
+            let ranges = axes.iter().map(|a| format!("{} {}", a.flag, a.arg)).collect::<Vec<_>>().join(" ");
             let at = edits.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
-            SweepError::Point { flag, spec, at, msg }
+            SweepError::Point { ranges, at, msg }
         })
     }
 

@@ -63,3 +63,32 @@ pub fn curves(table: &Table, paths: &[String], metric: &str) -> Vec<Curve> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_curve_per_value_of_the_other_axes_sorted_by_x() {
+        let cells = |r: &[&str]| r.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let table = Table {
+            header: cells(&["point", "w", "m", "headroom_pct", "failed_mean", "failed_ci_lo", "failed_ci_hi"]),
+            rows: vec![
+                cells(&["0", "10", "1.5", "5", "9", "8", "10"]),
+                cells(&["1", "10", "2", "5", "12", "", ""]),
+                cells(&["2", "20", "1.5", "50", "3", "2", "4"]),
+                cells(&["3", "20", "2", "50", "6", "5", "7"]),
+            ],
+        };
+        let c = curves(&table, &["w".into(), "m".into()], "failed");
+        assert_eq!(c.len(), 2);
+        assert_eq!(c[0].label, "m=1.5");
+        assert_eq!(
+            c[0].points,
+            [CurvePoint { x: 10.0, mean: 9.0, lo: 8.0, hi: 10.0 }, CurvePoint { x: 20.0, mean: 3.0, lo: 2.0, hi: 4.0 }]
+        );
+        assert_eq!(c[1].points[0], CurvePoint { x: 10.0, mean: 12.0, lo: 12.0, hi: 12.0 });
+        assert!(curves(&table, &["w".into()], "nope").is_empty());
+        assert_eq!(curves(&table, &["w".into()], "failed")[0].points.len(), 4);
+    }
+}
