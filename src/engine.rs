@@ -9,7 +9,11 @@
 //! The queue is a 4-ary min-heap over a packed `u128` key
 //! `(time << 64) | sequence`: one comparison per step, shallower than a
 //! binary heap, and no allocation once it has grown to the peak number of
-//! pending events. Push and pop are O(log₄ n).
+//! pending events. Push and pop are O(log₄ n), moving a hole rather than
+//! swapping. Beside the heap sits one *stream slot* for an event source that
+//! always has exactly one pending event (the next arrival): it skips the
+//! heap entirely, and a pop compares the slot with the heap's top. The slot
+//! takes a sequence number like any push, so the ordering contract holds.
 
 use crate::time::Tick;
 
@@ -23,6 +27,7 @@ struct Entry<E> {
 #[derive(Clone, Debug)]
 pub struct EventQueue<E> {
     heap: Vec<Entry<E>>,
+    stream: Option<Entry<E>>,
     seq: u64,
 }
 
@@ -36,26 +41,41 @@ const ARITY: usize = 4;
 
 impl<E> EventQueue<E> {
     pub fn new() -> Self {
-        EventQueue { heap: Vec::new(), seq: 0 }
+        EventQueue { heap: Vec::new(), stream: None, seq: 0 }
     }
 
     pub fn with_capacity(n: usize) -> Self {
-        EventQueue { heap: Vec::with_capacity(n), seq: 0 }
+        EventQueue { heap: Vec::with_capacity(n), stream: None, seq: 0 }
     }
 
     pub fn len(&self) -> usize {
-        self.heap.len()
+        self.heap.len() + self.stream.is_some() as usize
     }
 
     pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
+        self.len() == 0
+    }
+
+    #[inline]
+    fn key(&mut self, time: Tick) -> u128 {
+        let key = ((time.0 as u128) << 64) | self.seq as u128;
+        self.seq += 1;
+        key
+    }
+
+    /// Schedules the stream's next event. The stream holds one event at a
+    /// time: push the next only after the previous one has been popped.
+    #[inline]
+    pub fn push_stream(&mut self, time: Tick, event: E) {
+        debug_assert!(self.stream.is_none(), "the stream slot holds one event");
+        let key = self.key(time);
+        self.stream = Some(Entry { key, event });
     }
 
     /// Schedules `event` at `time`, after every event already scheduled there.
     #[inline]
     pub fn push(&mut self, time: Tick, event: E) {
-        let key = ((time.0 as u128) << 64) | self.seq as u128;
-        self.seq += 1;
+        let key = self.key(time);
         self.heap.push(Entry { key, event });
         self.sift_up(self.heap.len() - 1);
     }
@@ -63,12 +83,29 @@ impl<E> EventQueue<E> {
     /// The time of the next event, if any.
     #[inline]
     pub fn peek_time(&self) -> Option<Tick> {
-        self.heap.first().map(|e| Tick((e.key >> 64) as u64))
+        let h = self.heap.first().map(|e| e.key);
+        let s = self.stream.as_ref().map(|e| e.key);
+        let k = match (h, s) {
+            (Some(a), Some(b)) => a.min(b),
+            (a, b) => a.or(b)?,
+        };
+        Some(Tick((k >> 64) as u64))
     }
 
     /// Removes and returns the next event.
     #[inline]
     pub fn pop(&mut self) -> Option<(Tick, E)> {
+        if let Some(s) = &self.stream {
+            if self.heap.first().is_none_or(|h| s.key < h.key) {
+                let e = self.stream.take().expect("checked");
+                return Some((Tick((e.key >> 64) as u64), e.event));
+            }
+        }
+        self.pop_heap()
+    }
+
+    #[inline]
+    fn pop_heap(&mut self) -> Option<(Tick, E)> {
         let last = self.heap.pop()?;
         let top = if self.heap.is_empty() {
             last
@@ -83,9 +120,10 @@ impl<E> EventQueue<E> {
     #[inline]
     fn sift_up(&mut self, mut i: usize) {
         let h = &mut self.heap;
+        let key = h[i].key;
         while i > 0 {
             let parent = (i - 1) / ARITY;
-            if h[parent].key <= h[i].key {
+            if h[parent].key <= key {
                 break;
             }
             h.swap(parent, i);

@@ -111,13 +111,7 @@ impl Aggregate {
         for r in &self.runs {
             for (o, b) in out.iter_mut().zip(&r.bins) {
                 o.counts.add(&b.counts);
-                let (oa, ba) = (&mut o.areas, &b.areas);
-                oa.busy_primary += ba.busy_primary;
-                oa.capacity_primary += ba.capacity_primary;
-                oa.workers_ready += ba.workers_ready;
-                oa.workers_billed += ba.workers_billed;
-                oa.fallback_busy += ba.fallback_busy;
-                oa.waiting += ba.waiting;
+                o.areas.merge(&b.areas);
                 o.peak_busy_primary += b.peak_busy_primary;
             }
         }

@@ -105,6 +105,16 @@ pub struct Areas {
 }
 
 impl Areas {
+    /// Adds another span's integrals.
+    pub fn merge(&mut self, o: &Areas) {
+        self.busy_primary += o.busy_primary;
+        self.capacity_primary += o.capacity_primary;
+        self.workers_ready += o.workers_ready;
+        self.workers_billed += o.workers_billed;
+        self.fallback_busy += o.fallback_busy;
+        self.waiting += o.waiting;
+    }
+
     #[inline]
     fn add(&mut self, l: &Levels, dt: u64) {
         let dt = dt as u128;
@@ -135,7 +145,6 @@ pub struct Observer {
     pub totals: Counts,
     pub classes: Vec<Counts>,
     pub window: Option<(Tick, Tick, Counts)>,
-    pub areas: Areas,
     last: u64,
     cur: usize,
     pub waits: Histogram<u64>,
@@ -156,7 +165,6 @@ impl Observer {
             totals: Counts::default(),
             classes: vec![Counts::default(); classes],
             window: window.map(|(a, b)| (a, b, Counts::default())),
-            areas: Areas::default(),
             last: 0,
             cur: 0,
             waits: Histogram::new_with_bounds(1, 400 * 86_400 * 1_000_000, 3).expect("valid histogram bounds"),
@@ -182,13 +190,21 @@ impl Observer {
             let seg_end = now.min(boundary);
             let dt = seg_end - self.last;
             self.bins[self.cur].areas.add(levels, dt);
-            self.areas.add(levels, dt);
             self.last = seg_end;
             if seg_end == boundary && self.cur + 1 < self.bins.len() {
                 self.cur += 1;
                 self.bins[self.cur].peak_busy_primary = levels.busy_primary;
             }
         }
+    }
+
+    /// Time integrals over the whole reported span (the sum of the bins').
+    pub fn areas(&self) -> Areas {
+        let mut a = Areas::default();
+        for b in &self.bins {
+            a.merge(&b.areas);
+        }
+        a
     }
 
     /// Notes the levels right after a change (for peaks).
@@ -285,7 +301,7 @@ mod tests {
         assert_eq!(secs(o.bins[1].areas.busy_primary), 8.0);
         // 1 s at 2 then 1 s at 1 (the run ends at 10 s).
         assert_eq!(secs(o.bins[2].areas.busy_primary), 3.0);
-        assert_eq!(secs(o.areas.busy_primary), 19.0);
+        assert_eq!(secs(o.areas().busy_primary), 19.0);
     }
 
     #[test]

@@ -94,7 +94,7 @@ impl RunResult {
             classes: o.classes.clone(),
             window: o.window.as_ref().map(|w| w.2.clone()),
             bins: o.bins.clone(),
-            areas: o.areas.clone(),
+            areas: o.areas(),
             wait_mean_s: mean,
             wait_p50_s: o.wait_quantile(0.5),
             wait_p90_s: o.wait_quantile(0.9),

@@ -26,12 +26,9 @@ impl Tick {
     /// and saturated at [`Tick::MAX`].
     pub fn from_secs_f64(s: f64) -> Tick {
         debug_assert!(s >= 0.0, "negative duration {s}");
-        let t = (s * TICKS_PER_SEC as f64).round();
-        if t >= u64::MAX as f64 {
-            Tick::MAX
-        } else {
-            Tick(t as u64)
-        }
+        // Float-to-int `as` saturates (and maps NaN to 0); adding ½ and
+        // truncating rounds a non-negative value without a libm call.
+        Tick((s * TICKS_PER_SEC as f64 + 0.5) as u64)
     }
 
     pub fn as_secs_f64(self) -> f64 {

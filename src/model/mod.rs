@@ -135,7 +135,7 @@ impl<'s> Sim<'s> {
         self.next = None;
         if let Some(a) = self.calls.next_arrival() {
             if a.time < self.end {
-                q.push(a.time, Ev::Arrival);
+                q.push_stream(a.time, Ev::Arrival);
                 self.next = Some(a);
             }
         }
