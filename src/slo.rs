@@ -69,7 +69,10 @@ fn number(key: &str, v: &toml::Value) -> Result<f64, SloError> {
         toml::Value::Integer(i) => *i as f64,
         toml::Value::Float(f) => *f,
         other => {
-            return Err(SloError::Malformed { key: key.into(), msg: format!("{other} is not a number: expected e.g. 0.001") })
+            return Err(SloError::Malformed {
+                key: key.into(),
+                msg: format!("{other} is not a number: expected e.g. 0.001"),
+            })
         }
     };
     if !x.is_finite() {
@@ -101,14 +104,20 @@ impl SloSet {
                 "replications" => {
                     let n = number(key, v)?;
                     if !(1.0..=10_000.0).contains(&n) || n.fract() != 0.0 {
-                        return Err(SloError::Malformed { key: key.clone(), msg: format!("{n}: expected an integer from 1 to 10000") });
+                        return Err(SloError::Malformed {
+                            key: key.clone(),
+                            msg: format!("{n}: expected an integer from 1 to 10000"),
+                        });
                     }
                     set.replications = n as u64;
                 }
                 "confidence" => {
                     let c = number(key, v)?;
                     if !(0.5..1.0).contains(&c) {
-                        return Err(SloError::Malformed { key: key.clone(), msg: format!("{c}: expected a level in [0.5, 1)") });
+                        return Err(SloError::Malformed {
+                            key: key.clone(),
+                            msg: format!("{c}: expected a level in [0.5, 1)"),
+                        });
                     }
                     set.confidence = c;
                 }
@@ -125,7 +134,12 @@ impl SloSet {
                     };
                     let metric = if metric == "failed_calls" { "failed" } else { metric };
                     check_metric(key, metric, valid)?;
-                    set.objectives.push(Objective { key: key.clone(), metric: metric.into(), op, threshold: number(key, v)? });
+                    set.objectives.push(Objective {
+                        key: key.clone(),
+                        metric: metric.into(),
+                        op,
+                        threshold: number(key, v)?,
+                    });
                 }
             }
         }
@@ -186,7 +200,15 @@ impl Objective {
         };
         // A metric that applied to no run (e.g. a detection time) fails.
         let pass = n > 0 && margin >= 0.0;
-        Verdict { objective: self.clone(), mean, ci: if n >= 2 { Some([lo, hi]) } else { None }, bound, margin, runs: n, pass }
+        Verdict {
+            objective: self.clone(),
+            mean,
+            ci: if n >= 2 { Some([lo, hi]) } else { None },
+            bound,
+            margin,
+            runs: n,
+            pass,
+        }
     }
 }
 

@@ -60,7 +60,11 @@ fn healthy_fallback_saves_the_eligible_calls() {
     let n = d.len() as f64;
     let mean = d.iter().sum::<f64>() / n;
     let sd = (d.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
-    assert!(mean <= 3.0 * sd / n.sqrt() + 1e-9, "healthy exceeds non-eligible failures by {mean} (se {})", sd / n.sqrt());
+    assert!(
+        mean <= 3.0 * sd / n.sqrt() + 1e-9,
+        "healthy exceeds non-eligible failures by {mean} (se {})",
+        sd / n.sqrt()
+    );
     assert!(healthy.mean("served_fallback") > 0.0);
 }
 

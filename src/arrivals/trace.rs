@@ -215,7 +215,11 @@ impl TraceState<'_> {
             };
             let Some(time) = spec.internal(row.t) else { continue };
             if time < self.last {
-                self.error = Some(spec.err(self.line, "arrivals out of time order (set `sort = true` in [arrivals] to sort the trace)"));
+                self.error =
+                    Some(spec.err(
+                        self.line,
+                        "arrivals out of time order (set `sort = true` in [arrivals] to sort the trace)",
+                    ));
                 return None;
             }
             self.last = time;

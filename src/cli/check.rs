@@ -155,7 +155,11 @@ pub fn check(a: CheckArgs) -> Result<ExitCode> {
             for (scen, metrics) in &b {
                 for m in metrics.keys() {
                     if !BASELINE_METRICS.contains(&m.as_str()) {
-                        bail!("{}: scenario {scen}: unknown baseline metric `{m}`; valid: {}", p.display(), BASELINE_METRICS.join(", "));
+                        bail!(
+                            "{}: scenario {scen}: unknown baseline metric `{m}`; valid: {}",
+                            p.display(),
+                            BASELINE_METRICS.join(", ")
+                        );
                     }
                 }
             }
@@ -203,10 +207,7 @@ pub fn check(a: CheckArgs) -> Result<ExitCode> {
 }
 
 fn baseline_means(agg: &Aggregate) -> BTreeMap<String, f64> {
-    BASELINE_METRICS
-        .iter()
-        .filter_map(|m| agg.metric(m).filter(|s| s.n > 0).map(|s| (m.to_string(), s.mean)))
-        .collect()
+    BASELINE_METRICS.iter().filter_map(|m| agg.metric(m).filter(|s| s.n > 0).map(|s| (m.to_string(), s.mean))).collect()
 }
 
 /// Metrics worse than the baseline by more than `tol` (relative, with a

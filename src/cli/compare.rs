@@ -83,7 +83,8 @@ pub fn compare(a: CompareArgs) -> Result<ExitCode> {
     let staged = Staged::begin(&out, a.force)?;
     let metric = if windowed { "window.failed" } else { "failed" };
     let eligible_metric = if windowed { "window.failed_fallback_eligible" } else { "failed_fallback_eligible" };
-    let aggs: Vec<Aggregate> = scs.iter().map(|sc| experiment::run(sc, a.replications, RunOptions::default())).collect();
+    let aggs: Vec<Aggregate> =
+        scs.iter().map(|sc| experiment::run(sc, a.replications, RunOptions::default())).collect();
     for agg in &aggs {
         if let Err(e) = super::run::ensure_complete(agg) {
             staged.abort();

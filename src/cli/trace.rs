@@ -38,7 +38,8 @@ pub fn trace(a: TraceArgs) -> Result<ExitCode> {
     // Microsecond resolution: exactly the engine's ticks, so a replay is exact.
     let n = for_each_call(&sc, a.run, |t, c| {
         if io_err.is_none() {
-            if let Err(e) = writeln!(buf, "{t:.6},{:.6},{}", c.duration.as_secs_f64(), sc.classes[c.class as usize].name)
+            if let Err(e) =
+                writeln!(buf, "{t:.6},{:.6},{}", c.duration.as_secs_f64(), sc.classes[c.class as usize].name)
             {
                 io_err = Some(e);
             }

@@ -55,7 +55,13 @@ pub fn explain(sc: &Scenario, run: &RunResult) -> Vec<Cause> {
         let up = run.scale_log.iter().rfind(|e| e.to > e.from && e.at.as_secs_f64() < t1);
         match up {
             Some(e) => {
-                let mut s = format!("scale-up decided {} ({}→{} workers, {})", clock(e.at.as_secs_f64()), e.from, e.to, e.cause);
+                let mut s = format!(
+                    "scale-up decided {} ({}→{} workers, {})",
+                    clock(e.at.as_secs_f64()),
+                    e.from,
+                    e.to,
+                    e.cause
+                );
                 if let Some((a, z)) = e.ready {
                     let (a, z) = (a.as_secs_f64(), z.as_secs_f64());
                     if a == z {
@@ -145,9 +151,19 @@ pub fn scaling_csv(sc: &Scenario, runs: &[RunResult]) -> Vec<u8> {
     for r in runs {
         for e in &r.scale_log {
             let t = e.at.as_secs_f64();
-            let (a, z) = e.ready.map_or((String::new(), String::new()), |(a, z)| (num(a.as_secs_f64()), num(z.as_secs_f64())));
-            w.write_record([r.run.to_string(), num(t), format_clock(cs + t), e.from.to_string(), e.to.to_string(), e.cause.to_string(), a, z])
-                .expect("write");
+            let (a, z) =
+                e.ready.map_or((String::new(), String::new()), |(a, z)| (num(a.as_secs_f64()), num(z.as_secs_f64())));
+            w.write_record([
+                r.run.to_string(),
+                num(t),
+                format_clock(cs + t),
+                e.from.to_string(),
+                e.to.to_string(),
+                e.cause.to_string(),
+                a,
+                z,
+            ])
+            .expect("write");
         }
     }
     w.into_inner().expect("in-memory flush")

@@ -50,7 +50,10 @@ pub(super) fn validate_arrivals(
         return cx.err("arrivals.kind", format!("{:?}: {KINDS}", a.kind));
     }
     if let Some((k, _)) = given.iter().find(|(k, g)| *g && !ok.contains(k)) {
-        return cx.err(format!("arrivals.{k}"), format!("does not apply to kind = {:?}: expected {}", a.kind, ok.join(", ")));
+        return cx.err(
+            format!("arrivals.{k}"),
+            format!("does not apply to kind = {:?}: expected {}", a.kind, ok.join(", ")),
+        );
     }
     match a.kind.as_str() {
         "poisson" => poisson(cx, a, duration),
@@ -92,7 +95,8 @@ fn poisson(cx: &Ctx, a: &RawArrivals, duration: Tick) -> R<ArrivalSpec> {
     let base = match (&a.rate, &a.rate_file) {
         (Some(_), Some(_)) => return cx.err("arrivals.rate_file", "give either `rate` or `rate_file`, not both"),
         (None, None) => {
-            return cx.err("arrivals.rate", "missing: a Poisson process needs a rate (calls/s), a schedule or a rate_file")
+            return cx
+                .err("arrivals.rate", "missing: a Poisson process needs a rate (calls/s), a schedule or a rate_file")
         }
         (Some(RawRate::Constant(r)), None) => RateFn::constant(cx.finite("arrivals.rate", *r, 0.0, 1e9)?),
         (Some(RawRate::Schedule(points)), None) => rate_schedule(cx, points)?,
@@ -130,7 +134,10 @@ fn rate_file(cx: &Ctx, file: &str, interpolate: Option<&str>) -> R<RateFn> {
     };
     let col = |names: &[&str]| headers.iter().position(|h| names.contains(&h.to_ascii_lowercase().as_str()));
     let (Some(tc), Some(rc)) = (col(&["t_s", "t", "at", "time"]), col(&["per_s", "rate"])) else {
-        return fail(format!("expected columns t_s and per_s; the header has {:?}", headers.iter().collect::<Vec<_>>()));
+        return fail(format!(
+            "expected columns t_s and per_s; the header has {:?}",
+            headers.iter().collect::<Vec<_>>()
+        ));
     };
     let mut pts: Vec<(Tick, f64)> = Vec::new();
     for (i, rec) in rdr.records().enumerate() {
@@ -254,7 +261,6 @@ fn spike(cx: &Ctx, s: &RawSpike, base: &RateFn) -> R<RateFn> {
     Ok(RateFn::from_segments(segs))
 }
 
-
 /// A signed duration: "-5m", "90s", "-1.5s".
 fn signed_secs(text: &str) -> Option<f64> {
     let t = text.trim();
@@ -283,7 +289,10 @@ fn trace(
         None => 0.0,
         Some(s) => match signed_secs(s) {
             Some(v) => v,
-            None => return cx.err("arrivals.shift", format!("{s:?}: expected a signed duration such as \"-5m\" or \"30s\"")),
+            None => {
+                return cx
+                    .err("arrivals.shift", format!("{s:?}: expected a signed duration such as \"-5m\" or \"30s\""))
+            }
         },
     };
     let origin = match &a.origin {
@@ -336,12 +345,16 @@ fn scan_trace(cx: &Ctx, spec: &mut TraceSpec, sort: bool, path: &Path) -> R<()> 
     if headers.is_empty() || headers.iter().all(|h| h.is_empty()) {
         return fail("empty file: expected a header row such as arrival,duration,class".into());
     }
-    let names: Vec<String> =
-        headers.iter().map(|h| String::from_utf8_lossy(h).trim().trim_start_matches('\u{feff}').to_ascii_lowercase()).collect();
+    let names: Vec<String> = headers
+        .iter()
+        .map(|h| String::from_utf8_lossy(h).trim().trim_start_matches('\u{feff}').to_ascii_lowercase())
+        .collect();
     let find = |cands: &[&str]| names.iter().position(|n| cands.contains(&n.as_str()));
     spec.time_col = match find(&["arrival", "arrival_s", "time", "t", "t_s", "timestamp"]) {
         Some(c) => c,
-        None => return fail(format!("line 1: no arrival column (arrival, time, t or timestamp); the header has {names:?}")),
+        None => {
+            return fail(format!("line 1: no arrival column (arrival, time, t or timestamp); the header has {names:?}"))
+        }
     };
     spec.duration_col = find(&["duration", "duration_s"]);
     spec.class_col = find(&["class"]);
@@ -370,7 +383,9 @@ fn scan_trace(cx: &Ctx, spec: &mut TraceSpec, sort: bool, path: &Path) -> R<()> 
             continue;
         }
         if t < last {
-            return fail(format!("line {line}: arrivals out of time order (set `sort = true` in [arrivals] to sort the trace)"));
+            return fail(format!(
+                "line {line}: arrivals out of time order (set `sort = true` in [arrivals] to sort the trace)"
+            ));
         }
         last = t;
         if t < spec.end {

@@ -52,7 +52,8 @@ fn read_variant(path: &Path, overrides: &[Override], depth: u32) -> Result<Resol
     let shown = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|reason| ScenarioError::Read { path: shown.clone(), reason })?;
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let table: toml::Table = toml::from_str(&text).map_err(|reason| ScenarioError::Toml { path: shown.clone(), reason })?;
+    let table: toml::Table =
+        toml::from_str(&text).map_err(|reason| ScenarioError::Toml { path: shown.clone(), reason })?;
     let invalid = |field: &str, msg: String| ScenarioError::Invalid { path: shown.clone(), field: field.into(), msg };
     let Some(parent) = table.get("extends") else {
         return Ok(Resolved { text, shown, base, overrides_applied: false });
@@ -70,8 +71,8 @@ fn read_variant(path: &Path, overrides: &[Override], depth: u32) -> Result<Resol
     }
     let parent_path = base.join(parent);
     let parent = read_variant(&parent_path, &[], depth + 1)?;
-    let mut merged: toml::Table = toml::from_str(&parent.text)
-        .map_err(|reason| ScenarioError::Toml { path: parent.shown.clone(), reason })?;
+    let mut merged: toml::Table =
+        toml::from_str(&parent.text).map_err(|reason| ScenarioError::Toml { path: parent.shown.clone(), reason })?;
     for key in ["name", "description"] {
         if let Some(v) = table.get(key) {
             merged.insert(key.into(), v.clone());
@@ -93,7 +94,11 @@ fn read_variant(path: &Path, overrides: &[Override], depth: u32) -> Result<Resol
 }
 
 fn apply(table: &mut toml::Table, overrides: &[Override], shown: &str) -> Result<(), ScenarioError> {
-    apply_overrides(table, overrides).map_err(|(arg, msg)| ScenarioError::Override { path: shown.to_string(), arg, msg })?;
+    apply_overrides(table, overrides).map_err(|(arg, msg)| ScenarioError::Override {
+        path: shown.to_string(),
+        arg,
+        msg,
+    })?;
     if !overrides.is_empty() {
         RawScenario::deserialize_table(table.clone()).map_err(|e| ScenarioError::Override {
             path: shown.to_string(),

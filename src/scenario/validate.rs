@@ -101,7 +101,8 @@ pub(super) fn validate(raw: RawScenario, path: &str, base: &Path) -> R<Scenario>
             let n = cx.count("initial.calls_in_flight", n, 0)? as u64;
             let slots = primary.workers as u64 * primary.calls_per_worker as u64;
             if n > slots {
-                return cx.err("initial.calls_in_flight", format!("{n} calls do not fit the {slots} initial primary slots"));
+                return cx
+                    .err("initial.calls_in_flight", format!("{n} calls do not fit the {slots} initial primary slots"));
             }
             n
         }
