@@ -531,7 +531,6 @@ fn cli_scheduled_policy_prewarms_at_at_plus_the_provisioning_delay() {
 /// A schedule that lowers the minimum again (pre-warming for a surge,
 /// then back to normal) should let the scheduled policy return to it.
 #[test]
-#[ignore = "bug: with policy = \"scheduled\", a later schedule entry that lowers min never scales down (Scaler::evaluate holds at the current count)"]
 fn scheduled_policy_follows_a_schedule_that_lowers_the_minimum() {
     let sc = load_mech("autoscaler-scheduled", &["primary.autoscaler.schedule=[{at=\"5m\",min=12},{at=\"9m\",min=4}]"]);
     let r = run0(&sc);
@@ -989,7 +988,6 @@ fn canary_detects_within_one_interval_of_the_break() {
 /// The canary's offset places the probes relative to clock_start, like
 /// every other scenario time, also with a warm-up.
 #[test]
-#[ignore = "bug: model::simulate_with queues the first canary probe at internal time `offset` (not warmup + offset), so with a warm-up the probes are not at offset + k·interval of reported time"]
 fn canary_offset_is_relative_to_clock_start_with_a_warmup() {
     let sc = canary_scenario("{ broken_from = \"60s\" }", "5m", "offset = \"30s\"", "warmup = \"7m\"");
     let det = run0(&sc).detection_s.unwrap();
@@ -1239,7 +1237,6 @@ fn cli_health_arch_mismatch_breaks_the_fallback() {
 /// causes.csv explains a broken fallback by the architectures only when
 /// they actually differ (same normalisation as validation).
 #[test]
-#[ignore = "bug: report::causes::fallback_problem compares image_arch and runtime_arch with eq_ignore_ascii_case, not the aliases validation uses (aarch64 = arm64, amd64 = x86_64)"]
 fn causes_do_not_blame_equivalent_architectures() {
     let sc = load_mech(
         "fallback-lambda",

@@ -469,7 +469,10 @@ fn simulate_with(sc: &Scenario, arrivals: &ArrivalSpec, run: u64, opts: RunOptio
         q.push(warm.saturating_add(at), Ev::ScheduledMin { idx: idx as u32 });
     }
     if let Some(c) = sc.fallback.as_ref().and_then(|f| f.canary.as_ref()) {
-        q.push(if c.offset > Tick::ZERO { c.offset } else { c.interval }, Ev::Canary);
+        // Probes at clock_start + offset + k·interval (k may be negative:
+        // they run during the warm-up too).
+        let phase = Tick((warm.0 + c.offset.0) % c.interval.0);
+        q.push(if phase > Tick::ZERO { phase } else { c.interval }, Ev::Canary);
     }
     run_until(&mut sim, &mut q, end);
     let l = sim.levels();

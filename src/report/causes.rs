@@ -25,7 +25,7 @@ pub struct Cause {
 fn fallback_problem(sc: &Scenario) -> String {
     let Some(f) = &sc.fallback else { return "no fallback configured".into() };
     match (&f.image_arch, &f.runtime_arch) {
-        (Some(i), Some(r)) if matches!(f.health, Health::Broken { .. }) && !i.eq_ignore_ascii_case(r) => {
+        (Some(i), Some(r)) if matches!(f.health, Health::Broken { .. }) && !crate::scenario::same_arch(i, r) => {
             format!("fallback start failed (image {i} ≠ runtime {r})")
         }
         _ => match f.health {

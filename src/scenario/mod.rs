@@ -180,6 +180,17 @@ pub struct CostSpec {
     pub fallback_per_second: f64,
 }
 
+/// Whether two CPU architecture names mean the same (`aarch64` = `arm64`,
+/// `amd64` = `x86` = `x86_64`), case-insensitively.
+pub fn same_arch(a: &str, b: &str) -> bool {
+    let norm = |s: &str| match s.to_ascii_lowercase().as_str() {
+        "arm64" | "aarch64" => "arm64".to_string(),
+        "x86_64" | "x86" | "amd64" | "x64" => "x86_64".to_string(),
+        o => o.to_string(),
+    };
+    norm(a) == norm(b)
+}
+
 impl Scenario {
     /// Total primary slots at the start.
     pub fn initial_slots(&self) -> u64 {

@@ -545,12 +545,7 @@ fn validate_fallback(cx: &Ctx, raw: &RawFallback, warnings: &mut Vec<String>) ->
         },
     };
     if let (Some(img), Some(rt)) = (&fb.image_arch, &fb.runtime_arch) {
-        let norm = |s: &str| match s.to_ascii_lowercase().as_str() {
-            "arm64" | "aarch64" => "arm64".to_string(),
-            "x86_64" | "x86" | "amd64" | "x64" => "x86_64".to_string(),
-            o => o.to_string(),
-        };
-        if norm(img) != norm(rt) {
+        if !super::same_arch(img, rt) {
             warnings.push(if fb.health.is_none() {
                 format!("fallback.image_arch {img} ≠ fallback.runtime_arch {rt}: every fallback start fails (broken) until fixed")
             } else {

@@ -82,9 +82,12 @@ pub struct Scaler<'a> {
     recs: VecDeque<(Tick, u32)>,
     last_up: Option<Tick>,
     last_change: Option<Tick>,
-    /// The minimum in force (schedule and `on_detect` actions move it).
+    /// The minimum in force: the larger of the scheduled one and the floor
+    /// raised by `on_detect` actions.
     pub min: u32,
     pub max: u32,
+    scheduled_min: u32,
+    action_min: u32,
 }
 
 impl<'a> Scaler<'a> {
@@ -97,6 +100,8 @@ impl<'a> Scaler<'a> {
             last_change: None,
             min: spec.min,
             max: spec.max,
+            scheduled_min: spec.min,
+            action_min: 0,
         }
     }
 
@@ -120,9 +125,11 @@ impl<'a> Scaler<'a> {
     /// The new worker target at `now`, or `None` to keep `obs.current`.
     pub fn evaluate(&mut self, now: Tick, obs: &Observation) -> Option<u32> {
         let cur = obs.current;
-        let wish = match recommend(&self.spec.policy, obs) {
-            Recommendation::Hold => cur,
-            Recommendation::Workers(n) => n,
+        let wish = match (&self.spec.policy, recommend(&self.spec.policy, obs)) {
+            // The scheduled policy follows its minimum, down as well as up.
+            (PolicyKind::Scheduled, _) => self.min,
+            (_, Recommendation::Hold) => cur,
+            (_, Recommendation::Workers(n)) => n,
         };
         let wish = wish.clamp(self.min, self.max);
         // Scale-down stabilisation: act on the highest wish in the window.
@@ -157,10 +164,16 @@ impl<'a> Scaler<'a> {
         Some(to)
     }
 
-    /// Raises (or, from a schedule, sets) the minimum; the target must then
-    /// be at least the returned value.
-    pub fn set_min(&mut self, min: u32, raise_only: bool) -> u32 {
-        self.min = if raise_only { self.min.max(min) } else { min };
+    /// A schedule entry sets the scheduled minimum (up or down); an action
+    /// only raises its own floor, which a later schedule entry cannot undo.
+    /// Returns the minimum now in force.
+    pub fn set_min(&mut self, min: u32, from_action: bool) -> u32 {
+        if from_action {
+            self.action_min = self.action_min.max(min);
+        } else {
+            self.scheduled_min = min;
+        }
+        self.min = self.scheduled_min.max(self.action_min);
         self.max = self.max.max(self.min);
         self.min
     }
