@@ -59,6 +59,20 @@ pub struct TraceError {
     pub msg: String,
 }
 
+/// The CSV reader every trace pass uses. Records end at `\n` only, so a
+/// CRLF file's `\r` stays at the end of the last field (fields are
+/// trimmed) and line numbers count exactly; a file with bare `\r` line
+/// ends is one long line and is rejected for its header.
+pub fn reader<R: std::io::Read>(r: R) -> csv::Reader<R> {
+    csv::ReaderBuilder::new().flexible(true).terminator(csv::Terminator::Any(b'\n')).from_reader(r)
+}
+
+/// A record that is one blank field (an empty line, spaces, `""`) is not a
+/// call; both the validation pass and the replay skip it.
+pub fn is_blank(rec: &csv::ByteRecord) -> bool {
+    rec.len() == 1 && rec.get(0).is_some_and(|f| f.iter().all(u8::is_ascii_whitespace))
+}
+
 /// A parsed row: reported time in seconds, optional duration and class.
 pub(crate) struct Row {
     pub t: f64,
@@ -148,11 +162,8 @@ impl TraceSpec {
     }
 
     pub fn start(&self) -> TraceState<'_> {
-        let reader = if self.sorted.is_some() {
-            None
-        } else {
-            File::open(&self.path).ok().map(|f| csv::ReaderBuilder::new().flexible(true).from_reader(BufReader::new(f)))
-        };
+        let reader =
+            if self.sorted.is_some() { None } else { File::open(&self.path).ok().map(|f| reader(BufReader::new(f))) };
         let error = if self.sorted.is_none() && reader.is_none() {
             Some(self.err(0, "cannot open the trace (it was readable when the scenario was validated)"))
         } else {
@@ -206,6 +217,9 @@ impl TraceState<'_> {
                 }
             }
             self.line = self.rec.position().map_or(self.line + 1, |p| p.line());
+            if is_blank(&self.rec) {
+                continue;
+            }
             let row = match spec.parse_row(&self.rec, self.line) {
                 Ok(r) => r,
                 Err(e) => {

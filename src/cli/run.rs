@@ -45,7 +45,10 @@ pub fn check_budget(sc: &Scenario, replications: u64, max_calls: f64) -> Result<
     if replications > 100_000 {
         bail!("--replications {replications} is more than 100000");
     }
-    let calls = sc.expected_calls();
+    if !max_calls.is_finite() || max_calls < 0.0 {
+        bail!("--max-calls {max_calls}: expected a finite number of calls >= 0");
+    }
+    let calls = sc.expected_calls() + sc.initial_calls as f64;
     if calls > max_calls {
         bail!(
             "scenario {} would simulate about {calls:.3e} calls per replication, over the budget of {max_calls:.3e}; \

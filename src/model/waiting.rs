@@ -102,7 +102,6 @@ impl WaitQueue {
     pub fn iter_live(&self) -> impl Iterator<Item = &Waiter> {
         self.q.iter().filter(|w| w.live)
     }
-
 }
 
 #[cfg(test)]

@@ -337,7 +337,7 @@ fn scan_trace(cx: &Ctx, spec: &mut TraceSpec, sort: bool, path: &Path) -> R<()> 
         Ok(f) => f,
         Err(e) => return fail(format!("cannot read: {e}")),
     };
-    let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(std::io::BufReader::new(file));
+    let mut rdr = crate::arrivals::trace::reader(std::io::BufReader::new(file));
     let headers = match rdr.byte_headers() {
         Ok(h) => h.clone(),
         Err(e) => return fail(format!("line 1: {e}")),
@@ -369,8 +369,8 @@ fn scan_trace(cx: &Ctx, spec: &mut TraceSpec, sort: bool, path: &Path) -> R<()> 
             Err(e) => return fail(e.to_string()),
         }
         let line = rec.position().map_or(0, |p| p.line());
-        if rec.len() == 1 && rec.get(0).is_some_and(|f| f.iter().all(u8::is_ascii_whitespace)) {
-            continue; // a blank line
+        if crate::arrivals::trace::is_blank(&rec) {
+            continue;
         }
         rows += 1;
         let row = spec.parse_row(&rec, line).or_else(|e| cx.err("arrivals.file", e.to_string()))?;

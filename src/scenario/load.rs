@@ -21,6 +21,8 @@ pub enum ScenarioError {
     Invalid { path: String, field: String, msg: String },
     #[error("{path}: --set {arg}: {msg}")]
     Override { path: String, arg: String, msg: String },
+    #[error("{path}: [overrides] {arg}: {msg}")]
+    VariantOverride { path: String, arg: String, msg: String },
 }
 
 /// Loads, overrides and validates the scenario at `path`.
@@ -70,7 +72,12 @@ fn read_variant(path: &Path, overrides: &[Override], depth: u32) -> Result<Resol
         }
     }
     let parent_path = base.join(parent);
-    let parent = read_variant(&parent_path, &[], depth + 1)?;
+    let parent = read_variant(&parent_path, &[], depth + 1).map_err(|e| match e {
+        ScenarioError::Read { path, reason } => {
+            invalid("extends", format!("cannot read the scenario it extends, {path}: {reason}"))
+        }
+        other => other,
+    })?;
     let mut merged: toml::Table =
         toml::from_str(&parent.text).map_err(|reason| ScenarioError::Toml { path: parent.shown.clone(), reason })?;
     for key in ["name", "description"] {
@@ -84,10 +91,23 @@ fn read_variant(path: &Path, overrides: &[Override], depth: u32) -> Result<Resol
             return Err(invalid("overrides", "expected a table of \"dotted.path\" = value".into()));
         };
         for (k, v) in o {
-            edits.push(Override { path: k.clone(), value: v.clone() });
+            // A relative file named here resolves against this variant's folder.
+            let value = match v {
+                toml::Value::String(f)
+                    if (k.ends_with(".file") || k.ends_with("rate_file")) && Path::new(f).is_relative() =>
+                {
+                    let abs = std::path::absolute(base.join(f)).unwrap_or_else(|_| base.join(f));
+                    toml::Value::String(abs.display().to_string())
+                }
+                v => v.clone(),
+            };
+            edits.push(Override { path: k.clone(), value });
         }
     }
-    apply(&mut merged, &edits, &shown)?;
+    apply(&mut merged, &edits, &shown).map_err(|e| match e {
+        ScenarioError::Override { path, arg, msg } => ScenarioError::VariantOverride { path, arg, msg },
+        other => other,
+    })?;
     apply(&mut merged, overrides, &shown)?;
     let text = toml::to_string(&merged).expect("a TOML table serialises");
     Ok(Resolved { text, shown, base: parent.base, overrides_applied: true })

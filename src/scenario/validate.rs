@@ -58,6 +58,9 @@ pub(super) fn validate(raw: RawScenario, path: &str, base: &Path) -> R<Scenario>
             format!("{:?}: expected letters, digits, '-', '_' or '.' (it names the output folder)", raw.name),
         );
     }
+    if raw.seed > i64::MAX as u64 {
+        return cx.err("seed", format!("{}: expected an integer from 0 to {}", raw.seed, i64::MAX));
+    }
     let duration = cx.positive_dur("duration", raw.duration)?;
     let bin = match raw.bin {
         Some(b) => cx.positive_dur("bin", b)?,
@@ -353,6 +356,18 @@ fn validate_primary(cx: &Ctx, p: &RawPrimary) -> R<PrimarySpec> {
     let scales = !matches!(autoscaler.policy, PolicyKind::None);
     let min_workers = if scales && autoscaler.min == 0 { 0 } else { 1 };
     let workers = cx.count("primary.workers", p.workers, min_workers)?;
+    // Pools are held per worker and per slot: bound them so a typo cannot
+    // exhaust memory.
+    const MAX_SLOTS: u64 = 100_000_000;
+    if autoscaler.max.max(workers) as u64 * calls_per_worker as u64 > MAX_SLOTS {
+        return cx.err(
+            if autoscaler.max > workers { "primary.autoscaler.max" } else { "primary.workers" },
+            format!(
+                "{} workers × {calls_per_worker} calls exceeds the limit of {MAX_SLOTS} slots",
+                autoscaler.max.max(workers)
+            ),
+        );
+    }
     if workers < autoscaler.min || workers > autoscaler.max {
         return cx.err(
             "primary.workers",
