@@ -1,0 +1,104 @@
+//! `surgesim check` end to end: exit codes, JUnit, JSON, baselines,
+//! determinism.
+
+use std::path::Path;
+use std::process::Output;
+
+use assert_cmd::Command;
+use tempfile::TempDir;
+
+fn check(args: &[&str]) -> Output {
+    let out = Command::cargo_bin("surgesim").unwrap().arg("check").args(args).output().unwrap();
+    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(!all.contains("panicked"), "{all}");
+    out
+}
+
+fn fx(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/slo").join(name).display().to_string()
+}
+
+#[test]
+fn passing_and_failing_scenarios_exit_0_and_1_and_junit_names_the_failure() {
+    let tmp = TempDir::new().unwrap();
+    let pass = check(&[&fx("pass.toml")]);
+    assert_eq!(pass.status.code(), Some(0), "{}", String::from_utf8_lossy(&pass.stdout));
+    let junit = tmp.path().join("slo.xml");
+    let json = tmp.path().join("slo.json");
+    let fail = check(&[
+        &fx("pass.toml"),
+        &fx("fail.toml"),
+        "--junit",
+        junit.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(fail.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&fail.stdout);
+    assert!(text.contains("FAIL") && text.contains("failure_rate"), "{text}");
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains("<testsuites") && xml.contains("failures=\"1\""), "{xml}");
+    // The failing case is the failure_rate objective of slo-fail.
+    let suite = xml.split("<testsuite ").find(|s| s.starts_with("name=\"slo-fail\"")).expect("a suite per scenario");
+    let case = suite.split("<testcase ").find(|c| c.contains("<failure")).expect("a failed case");
+    assert!(case.starts_with("name=\"failure_rate &lt;= 0.0001\""), "{case}");
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(report["passed"], false);
+    let verdicts = report["scenarios"][1]["verdicts"].as_array().unwrap();
+    let v = verdicts.iter().find(|v| v["objective"]["metric"] == "failure_rate").unwrap();
+    // The rule: the upper bound is what was compared, and it is above the threshold.
+    assert_eq!(v["pass"], false);
+    assert!(v["bound"].as_f64().unwrap() > 0.0001 && v["margin"].as_f64().unwrap() < 0.0);
+    assert!(v["bound"].as_f64().unwrap() >= v["mean"].as_f64().unwrap());
+}
+
+#[test]
+fn a_misspelt_metric_exits_2_naming_it_and_the_valid_names() {
+    let tmp = TempDir::new().unwrap();
+    let text = std::fs::read_to_string(fx("pass.toml")).unwrap().replace("max_failure_rate", "max_failure_rat");
+    let f = tmp.path().join("typo.toml");
+    std::fs::write(&f, text).unwrap();
+    let out = check(&[f.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("failure_rat`") && err.contains("valid metrics") && err.contains("failure_rate"), "{err}");
+}
+
+#[test]
+fn baselines_flag_regressions_but_not_improvements() {
+    let tmp = TempDir::new().unwrap();
+    let base = tmp.path().join("baseline.json");
+    // Record a baseline on a smaller pool (more failures) …
+    let sc = tmp.path().join("pol.toml");
+    let text = std::fs::read_to_string(fx("pass.toml")).unwrap();
+    std::fs::write(
+        &sc,
+        text.replace("workers = 40", "workers = 28").replace("max_failure_rate = 0.01", "max_failure_rate = 0.5"),
+    )
+    .unwrap();
+    assert_eq!(check(&[sc.to_str().unwrap(), "--write-baseline", base.to_str().unwrap()]).status.code(), Some(0));
+    // … a bigger pool is an improvement: not flagged.
+    std::fs::write(&sc, text.replace("max_failure_rate = 0.01", "max_failure_rate = 0.5")).unwrap();
+    let better = check(&[sc.to_str().unwrap(), "--baseline", base.to_str().unwrap()]);
+    assert_eq!(better.status.code(), Some(0), "{}", String::from_utf8_lossy(&better.stdout));
+    // … an even smaller one regresses, though its SLO (0.5) still holds.
+    std::fs::write(
+        &sc,
+        text.replace("workers = 40", "workers = 24").replace("max_failure_rate = 0.01", "max_failure_rate = 0.5"),
+    )
+    .unwrap();
+    let worse = check(&[sc.to_str().unwrap(), "--baseline", base.to_str().unwrap()]);
+    assert_eq!(worse.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&worse.stdout);
+    assert!(text.contains("REGRESSION") && text.contains("failed vs baseline"), "{text}");
+}
+
+#[test]
+fn checking_twice_gives_identical_reports() {
+    let tmp = TempDir::new().unwrap();
+    let (a, b) = (tmp.path().join("a.json"), tmp.path().join("b.json"));
+    for (p, threads) in [(&a, "1"), (&b, "2")] {
+        check(&[&fx("pass.toml"), &fx("fail.toml"), "--json", p.to_str().unwrap(), "--threads", threads]);
+    }
+    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+}
