@@ -80,6 +80,9 @@ impl ScenarioArgs {
 
 /// Sets the size of rayon's global pool (0: one thread per core).
 pub fn set_threads(threads: usize) -> Result<()> {
+    if threads > 1024 {
+        anyhow::bail!("--threads {threads}: at most 1024 (0 means one per core)");
+    }
     if threads > 0 {
         rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
