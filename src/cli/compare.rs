@@ -51,10 +51,6 @@ struct Row {
     cost_delta: Stat,
 }
 
-fn values(agg: &Aggregate, metric: &str) -> Vec<f64> {
-    agg.metric_values(metric)
-}
-
 fn paired(a: &[f64], b: &[f64]) -> Stat {
     let d: Vec<f64> = a.iter().zip(b).map(|(x, y)| x - y).collect();
     Stat::of(&d)
@@ -91,18 +87,18 @@ pub fn compare(a: CompareArgs) -> Result<ExitCode> {
             return Err(e);
         }
     }
-    let base_failed = values(&aggs[0], metric);
-    let base_cost = values(&aggs[0], "cost_total");
+    let base_failed = aggs[0].metric_values(metric);
+    let base_cost = aggs[0].metric_values("cost_total");
     let rows: Vec<Row> = scs
         .iter()
         .zip(&aggs)
         .map(|(sc, agg)| {
-            let f = values(agg, metric);
-            let c = values(agg, "cost_total");
+            let f = agg.metric_values(metric);
+            let c = agg.metric_values("cost_total");
             Row {
                 name: sc.name.clone(),
                 failed: Stat::of(&f),
-                eligible: Stat::of(&values(agg, eligible_metric)),
+                eligible: Stat::of(&agg.metric_values(eligible_metric)),
                 saved: paired(&base_failed, &f),
                 cost: Stat::of(&c),
                 cost_delta: paired(&c, &base_cost),
