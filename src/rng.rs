@@ -95,8 +95,9 @@ mod tests {
 
     #[test]
     fn stream_values_are_version_stable() {
+        const PINNED: u64 = 3_424_767_043_193_395_442;
         // A change here changes every published result: bump the major version.
         let v: u64 = stream(20250725, 0, Stream::Arrivals).random();
-        assert_eq!(v, stream(20250725, 0, Stream::Arrivals).random::<u64>());
+        assert_eq!(v, PINNED, "the arrivals stream of (20250725, 0) changed");
     }
 }

@@ -30,18 +30,7 @@ impl<'s> CallSource<'s> {
     /// The calls of run `run`; `arrivals` is the scenario's process with
     /// the warm-up applied (see [`ArrivalSpec::shifted`]).
     pub fn new(sc: &'s Scenario, arrivals: &'s ArrivalSpec, run: u64) -> CallSource<'s> {
-        let mut acc = 0.0;
-        let mut cum_share: Vec<f64> = sc
-            .classes
-            .iter()
-            .map(|c| {
-                acc += c.share;
-                acc
-            })
-            .collect();
-        if let Some(last) = cum_share.last_mut() {
-            *last = f64::INFINITY;
-        }
+        let cum_share = cumulative_shares(sc);
         CallSource {
             sc,
             arrivals: arrivals.start(),
@@ -66,8 +55,7 @@ impl<'s> CallSource<'s> {
         let u: f64 = self.classes_rng.random();
         let class = match a.class {
             Some(c) => c,
-            None if self.cum_share.len() == 1 => 0,
-            None => self.cum_share.iter().position(|&c| u < c).unwrap_or(self.cum_share.len() - 1) as u16,
+            None => pick_class(&self.cum_share, u),
         };
         let duration = match a.duration {
             Some(d) => d,
@@ -80,6 +68,33 @@ impl<'s> CallSource<'s> {
     pub fn error(&self) -> Option<&TraceError> {
         self.arrivals.error()
     }
+}
+
+/// Cumulative class shares, the last one made infinite so that every
+/// uniform draw lands in a class despite rounding.
+pub fn cumulative_shares(sc: &Scenario) -> Vec<f64> {
+    let mut acc = 0.0;
+    let mut cum: Vec<f64> = sc
+        .classes
+        .iter()
+        .map(|c| {
+            acc += c.share;
+            acc
+        })
+        .collect();
+    if let Some(last) = cum.last_mut() {
+        *last = f64::INFINITY;
+    }
+    cum
+}
+
+/// The class a uniform draw `u` in [0, 1) selects.
+#[inline]
+pub fn pick_class(cum_share: &[f64], u: f64) -> u16 {
+    if cum_share.len() == 1 {
+        return 0;
+    }
+    cum_share.iter().position(|&c| u < c).unwrap_or(cum_share.len() - 1) as u16
 }
 
 /// Calls `f` with every call of run `run` that arrives before the end of

@@ -449,13 +449,9 @@ fn simulate_with(sc: &Scenario, arrivals: &ArrivalSpec, run: u64, opts: RunOptio
         // Calls already in service: durations drawn afresh from the class
         // mix (an approximation of their residual time; a warm-up settles it).
         let mut rng = stream(seed, run, Stream::Initial);
+        let cum = calls::cumulative_shares(sc);
         for _ in 0..sc.initial_calls {
-            let u: f64 = rng.random();
-            let class = sc.classes.iter().scan(0.0, |acc, c| {
-                *acc += c.share;
-                Some(*acc)
-            });
-            let k = class.take_while(|&c| u >= c).count().min(sc.classes.len() - 1);
+            let k = calls::pick_class(&cum, rng.random()) as usize;
             let d = sc.classes[k].duration.sample(&mut rng);
             let worker = sim.primary.try_admit().expect("validated: initial calls fit the initial slots");
             q.push(d, Ev::PrimaryEnd { worker });
