@@ -115,15 +115,18 @@ impl<E: Clone> Chunks<E> {
         b.len += 1;
     }
 
-    /// Moves a bucket's entries into `out` (in insertion order) and frees
-    /// its chunks.
-    fn drain(&mut self, b: &mut Bucket, out: &mut Vec<Entry<E>>) {
+    /// Hands a bucket's entries to `f` (in insertion order) and frees its
+    /// chunks.
+    #[inline]
+    fn drain(&mut self, b: &mut Bucket, mut f: impl FnMut(Entry<E>)) {
         let mut left = b.len as usize;
         let mut c = b.head;
         while left > 0 {
             let at = c as usize * CHUNK;
             let k = left.min(CHUNK);
-            out.extend_from_slice(&self.entries[at..at + k]);
+            for e in &self.entries[at..at + k] {
+                f(e.clone());
+            }
             left -= k;
             let next = self.next[c as usize];
             self.next[c as usize] = self.free;
@@ -131,6 +134,24 @@ impl<E: Clone> Chunks<E> {
             c = next;
         }
         *b = EMPTY;
+    }
+
+    /// The earliest and latest times in a non-empty bucket.
+    fn time_range(&self, b: &Bucket) -> (u64, u64) {
+        let (mut lo, mut hi) = (u64::MAX, 0);
+        let mut left = b.len as usize;
+        let mut c = b.head;
+        while left > 0 {
+            let at = c as usize * CHUNK;
+            let k = left.min(CHUNK);
+            for e in &self.entries[at..at + k] {
+                lo = lo.min(e.time());
+                hi = hi.max(e.time());
+            }
+            left -= k;
+            c = self.next[c as usize];
+        }
+        (lo, hi)
     }
 }
 
@@ -324,19 +345,19 @@ impl<E: Clone> EventQueue<E> {
             // A finer rung must cover the rest of this bucket's range:
             // later pushes into that range land there.
             let end = (r.start as u128 + (((b + 1) as u128) << r.shift)).min(u64::MAX as u128 + 1);
-            let (shift, len) = (r.shift, r.buckets[b].len);
-            let mut out = std::mem::take(&mut self.scratch);
-            self.chunks.drain(&mut self.rungs[k].buckets[b], &mut out);
-            if len > SPLIT && shift > 0 && self.active < MAX_RUNGS {
-                let lo = out.iter().map(Entry::time).min().expect("not empty");
-                if out.iter().any(|e| e.time() != lo) {
+            let bucket = r.buckets[b];
+            if bucket.len > SPLIT && r.shift > 0 && self.active < MAX_RUNGS {
+                let (lo, hi) = self.chunks.time_range(&bucket);
+                if lo < hi {
+                    let mut out = std::mem::take(&mut self.scratch);
+                    self.chunks.drain(&mut self.rungs[k].buckets[b], |e| out.push(e));
                     self.spread(self.active, lo, (end - 1) as u64, &mut out);
+                    self.scratch = out;
+                    continue;
                 }
             }
-            for e in out.drain(..) {
-                self.bottom.push(e);
-            }
-            self.scratch = out;
+            let bottom = &mut self.bottom;
+            self.chunks.drain(&mut self.rungs[k].buckets[b], |e| bottom.push(e));
         }
     }
 

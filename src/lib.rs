@@ -40,6 +40,7 @@
 //! ```
 
 pub mod arrivals;
+pub mod bench;
 pub mod dist;
 pub mod engine;
 pub mod experiment;

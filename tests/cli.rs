@@ -403,6 +403,8 @@ const BAD: &[Case] = &[
     case("--seed not a number", &["run", "fx:small.toml", "--seed", "abc"], &["--seed", "abc"]),
     case("--threads not a number", &["run", "fx:small.toml", "--threads", "many"], &["--threads", "many"]),
     case("unknown flag", &["run", "fx:small.toml", "--frobnicate"], &["--frobnicate"]),
+    case("bench --repeat 0", &["bench", "--repeat", "0"], &["--repeat 0"]),
+    case("bench --threads too many", &["bench", "--quick", "--threads", "5000"], &["--threads 5000"]),
     case("run without a scenario", &["run"], &["SCENARIO"]),
     case("unknown subcommand", &["frobnicate", "fx:small.toml"], &["frobnicate"]),
     case("no subcommand", &[], &["Usage"]),
@@ -872,4 +874,25 @@ fn the_panic_check_catches_a_panic_message() {
         stderr: b"thread 'main' panicked at src/x.rs:1:1".to_vec(),
     };
     assert_no_panic(&["run", "x.toml"], &fake);
+}
+
+/// `surgesim bench --quick` measures the queue and the loss model against
+/// its floor and prints one row each, with the engine's ratio to the floor
+/// (what is printed, not how fast: timings are never asserted).
+#[test]
+fn bench_prints_the_standard_cases_and_the_ratio_to_the_floor() {
+    let tmp = TempDir::new().unwrap();
+    let args = ["bench", "--quick", "--repeat", "1"];
+    let out = surgesim(tmp.path(), &args);
+    assert_exit(&args, &out, 0);
+    let text = stdout(&out);
+    for row in ["event queue, hold model", "std BinaryHeap", "loss model, 6,000 Erlang", "floor: the same model"] {
+        let line = text.lines().find(|l| l.starts_with(row) || l.trim_start().starts_with(row));
+        let line = line.unwrap_or_else(|| panic!("no row {row:?} in\n{text}"));
+        assert!(line.contains(" M ") && line.contains("/s"), "row {row:?} has a rate: {line}");
+    }
+    let ratio = text.split("engine time / floor time = ").nth(1).expect("the ratio is printed");
+    let r: f64 = ratio.split_whitespace().next().unwrap().parse().expect("a number");
+    assert!(r.is_finite() && r > 0.0, "{r}");
+    assert_eq!(entries(tmp.path()), BTreeSet::new(), "bench writes no files");
 }

@@ -133,8 +133,8 @@ impl RateFn {
         let mut from = now;
         loop {
             let s = &self.segs[i];
-            let x0 = (from.0 - s.start.0) as f64 / 1e6;
-            let a = s.rate + s.slope * x0; // rate at `from`
+            // The rate at `from` (a flat segment skips the division).
+            let a = if s.slope == 0.0 { s.rate } else { s.rate + s.slope * ((from.0 - s.start.0) as f64 / 1e6) };
             let seg_len = self.segs.get(i + 1).map(|n| (n.start.0 - from.0) as f64 / 1e6);
             if let Some(dx) = solve(a.max(0.0), s.slope, e) {
                 if seg_len.is_none_or(|l| dx < l) {

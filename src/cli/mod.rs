@@ -1,5 +1,6 @@
 //! Command-line interface: flags (clap) in, library calls, printing out.
 
+mod bench;
 mod check;
 mod compare;
 mod run;
@@ -37,6 +38,8 @@ enum Cmd {
     Plan(sweep::PlanArgs),
     /// Join the outputs of sharded sweeps into the files one sweep writes.
     Merge(sweep::MergeArgs),
+    /// Time the standard performance cases on this machine (calls/s, ratio to a floor loop).
+    Bench(bench::BenchArgs),
     /// Parse and lint scenarios without running them.
     Validate {
         /// Scenario files.
@@ -79,10 +82,15 @@ impl ScenarioArgs {
 }
 
 /// Sets the size of rayon's global pool (0: one thread per core).
-pub fn set_threads(threads: usize) -> Result<()> {
+pub fn check_threads(threads: usize) -> Result<()> {
     if threads > 1024 {
         anyhow::bail!("--threads {threads}: at most 1024 (0 means one per core)");
     }
+    Ok(())
+}
+
+pub fn set_threads(threads: usize) -> Result<()> {
+    check_threads(threads)?;
     if threads > 0 {
         rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
@@ -109,6 +117,7 @@ pub fn main() -> Result<ExitCode> {
         Cmd::Sweep(a) => sweep::sweep(a),
         Cmd::Plan(a) => sweep::plan(a),
         Cmd::Merge(a) => sweep::merge(a),
+        Cmd::Bench(a) => bench::bench(a),
         Cmd::Validate { scenarios } => validate(&scenarios),
     }
 }

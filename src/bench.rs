@@ -1,0 +1,197 @@
+//! The standard performance cases, shared by `surgesim bench` and the
+//! criterion benches (`cargo bench --bench engine`), so both measure the
+//! same work.
+//!
+//! - the event queue alone, in the classic hold model, beside std's
+//!   `BinaryHeap`;
+//! - the M/M/c/c loss model (λ = 200/s, mean 30 s, c = 5,800) through the
+//!   full engine, beside the *floor*: the same model as a minimal
+//!   hand-written loop, timed at the same moment so their ratio is
+//!   comparable across machines;
+//! - the bundled `spike-3x` and incident scenarios, one replication;
+//! - an hour at 10,000 calls/s (300,000 calls in flight: the scale case);
+//! - a sweep of the incident over primary workers, on 1 thread and on all.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::hint::black_box;
+use std::path::Path;
+use std::time::Instant;
+
+use rand::SeedableRng;
+use rand_distr::{Distribution, Exp1};
+use rand_pcg::Pcg64Mcg;
+
+use crate::engine::EventQueue;
+use crate::model::{simulate, Ev, RunOptions};
+use crate::scenario::{self, overrides::Override, Scenario};
+use crate::sweep::axis::AxisValue;
+use crate::sweep::grid::Point;
+use crate::sweep::runs::{run_points, PointResult};
+use crate::time::Tick;
+
+/// Pending events in the hold model.
+pub const HOLD_PENDING: usize = 6000;
+/// Pop-push steps per hold measurement.
+pub const HOLD_OPS: usize = 1_000_000;
+
+/// Calls per second, mean service (s), slots, warm-up and reported span (s)
+/// of the loss model.
+pub const LOSS_RATE: f64 = 200.0;
+pub const LOSS_MEAN_S: f64 = 30.0;
+pub const LOSS_SLOTS: usize = 5800;
+pub const LOSS_WARMUP_S: f64 = 300.0;
+pub const LOSS_DURATION_S: f64 = 1800.0;
+
+const SPIKE: &str = include_str!("../scenarios/spike-3x.toml");
+const INCIDENT: &str = include_str!("../scenarios/incident-2025-07-25.toml");
+
+fn exp_ticks(rng: &mut Pcg64Mcg, mean_s: f64) -> u64 {
+    let e: f64 = Exp1.sample(rng);
+    (e * mean_s * 1e6) as u64
+}
+
+/// The hold model's initial pending times and its increments, drawn up
+/// front so a measurement times the queue alone.
+pub fn hold_workload() -> (Vec<u64>, Vec<u64>) {
+    let mut rng = Pcg64Mcg::seed_from_u64(1);
+    let initial = (0..HOLD_PENDING).map(|_| exp_ticks(&mut rng, LOSS_MEAN_S)).collect();
+    let incs = (0..HOLD_OPS).map(|_| exp_ticks(&mut rng, LOSS_MEAN_S)).collect();
+    (initial, incs)
+}
+
+/// The engine's queue in the hold model: each step pops the earliest event
+/// and pushes it back an increment later. Returns the last time popped.
+pub fn hold_engine(initial: &[u64], incs: &[u64]) -> u64 {
+    let mut q: EventQueue<Ev> = EventQueue::with_capacity(initial.len() + 1);
+    for (w, &t) in initial.iter().enumerate() {
+        q.push(Tick(t), Ev::PrimaryEnd { worker: w as u32 });
+    }
+    let mut last = 0;
+    for &inc in incs {
+        let (t, ev) = q.pop().expect("the hold model keeps the queue full");
+        q.push(Tick(t.0 + inc), ev);
+        last = t.0;
+    }
+    last
+}
+
+/// The same hold model on std's `BinaryHeap` of `(time, sequence)`.
+pub fn hold_binary_heap(initial: &[u64], incs: &[u64]) -> u64 {
+    let mut h: BinaryHeap<Reverse<(u64, u64)>> = BinaryHeap::with_capacity(initial.len() + 1);
+    let mut seq = 0u64;
+    for &t in initial {
+        h.push(Reverse((t, seq)));
+        seq += 1;
+    }
+    let mut last = 0;
+    for &inc in incs {
+        let Reverse((t, _)) = h.pop().expect("full");
+        h.push(Reverse((t + inc, seq)));
+        seq += 1;
+        last = t;
+    }
+    last
+}
+
+/// The loss model as a scenario: one class, single-slot workers, no
+/// autoscaler; a warm-up fills the system before counting.
+pub fn loss_scenario() -> Scenario {
+    let text = format!(
+        "name = \"loss-6000\"\nseed = 1\nduration = \"{LOSS_DURATION_S}s\"\nwarmup = \"{LOSS_WARMUP_S}s\"\n\
+         [arrivals]\nkind = \"poisson\"\nrate = {LOSS_RATE:?}\n\
+         [[classes]]\nname = \"all\"\nshare = 1.0\nduration = {{ dist = \"exponential\", mean = \"{LOSS_MEAN_S}s\" }}\n\
+         [primary]\nworkers = {LOSS_SLOTS}\ncalls_per_worker = 1\n"
+    );
+    scenario::load_str(&text, "loss-6000.toml", Path::new("."), &[]).expect("the loss model is a valid scenario")
+}
+
+/// Calls the loss model simulates per run, warm-up included.
+pub fn loss_calls() -> u64 {
+    loss_scenario().expected_calls().round() as u64
+}
+
+/// The floor: the loss model as a minimal loop. Arrivals are generated
+/// inline; departures sit in a binary heap and are retired before each
+/// arrival. Returns the number of blocked calls.
+pub fn floor_loss(calls: u64, seed: u64) -> u64 {
+    let mut rng = Pcg64Mcg::seed_from_u64(seed);
+    let mut busy: BinaryHeap<Reverse<u64>> = BinaryHeap::with_capacity(LOSS_SLOTS + 1);
+    let mut now_s = 0.0f64;
+    let mut blocked = 0;
+    for _ in 0..calls {
+        let e: f64 = Exp1.sample(&mut rng);
+        now_s += e / LOSS_RATE;
+        let now = (now_s * 1e6) as u64;
+        while busy.peek().is_some_and(|&Reverse(d)| d <= now) {
+            busy.pop();
+        }
+        if busy.len() < LOSS_SLOTS {
+            busy.push(Reverse(now + exp_ticks(&mut rng, LOSS_MEAN_S)));
+        } else {
+            blocked += 1;
+        }
+    }
+    blocked
+}
+
+/// The bundled `spike-3x` scenario.
+pub fn spike_scenario() -> Scenario {
+    scenario::load_str(SPIKE, "scenarios/spike-3x.toml", Path::new("scenarios"), &[])
+        .expect("the bundled scenario is valid")
+}
+
+/// The bundled incident scenario, with `overrides`.
+pub fn incident_scenario(overrides: &[Override]) -> Scenario {
+    scenario::load_str(INCIDENT, "scenarios/incident-2025-07-25.toml", Path::new("scenarios"), overrides)
+        .expect("the bundled scenario is valid")
+}
+
+/// `hours` at 10,000 calls/s with 30 s calls and ample capacity: about
+/// 300,000 calls in flight (the same as `benches/day-10k.toml` at 24 h).
+pub fn scale_scenario(hours: u32) -> Scenario {
+    let text = format!(
+        "name = \"{hours}h-10k\"\nseed = 1\nduration = \"{hours}h\"\nbin = \"5m\"\n\
+         [arrivals]\nkind = \"poisson\"\nrate = 10000.0\n\
+         [[classes]]\nname = \"all\"\nshare = 1.0\nduration = {{ dist = \"exponential\", mean = \"30s\" }}\n\
+         [primary]\nworkers = 20000\ncalls_per_worker = 20\n"
+    );
+    scenario::load_str(&text, "scale-10k.toml", Path::new("."), &[]).expect("a valid scenario")
+}
+
+/// The sweep case: the incident with 1,200 primary workers and the
+/// autoscaler's minimum at `points` values from 360 in steps of 45.
+pub fn sweep_points(points: usize) -> Vec<(Point, Scenario)> {
+    (0..points)
+        .map(|i| {
+            let min = 360 + 45 * i as i64;
+            let set = |path: &str, v: i64| Override { path: path.into(), value: toml::Value::Integer(v) };
+            let point = Point { index: i, values: vec![AxisValue::Int(min)] };
+            (point, incident_scenario(&[set("primary.workers", 1200), set("primary.autoscaler.min", min)]))
+        })
+        .collect()
+}
+
+/// Runs the sweep case on a pool of `threads` threads.
+pub fn run_sweep(points: &[(Point, Scenario)], replications: u64, threads: usize) -> Vec<PointResult> {
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("a thread pool");
+    pool.install(|| run_points(points, replications, RunOptions::default(), &|| ()))
+}
+
+/// Median wall-clock seconds of `runs` calls of `f`.
+pub fn median_secs(mut f: impl FnMut(), runs: usize) -> f64 {
+    let mut t: Vec<f64> = (0..runs.max(1))
+        .map(|_| {
+            let s = Instant::now();
+            f();
+            s.elapsed().as_secs_f64()
+        })
+        .collect();
+    t.sort_by(f64::total_cmp);
+    t[t.len() / 2]
+}
+
+/// One simulated run of `sc`, its result kept from being optimised away.
+pub fn run_once(sc: &Scenario) {
+    black_box(simulate(sc, 0, RunOptions::default()));
+}
