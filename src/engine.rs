@@ -253,6 +253,19 @@ impl<E: Clone> EventQueue<E> {
         key
     }
 
+    /// Event slots allocated across the tiers (capacity, not contents).
+    /// Each tier's storage is bounded by a multiple of the peak number of
+    /// pending events: the top, the sorted run and the side heap by twice
+    /// it; the chunks by one per `CHUNK` events plus a part-filled one per
+    /// non-empty bucket.
+    pub fn allocated(&self) -> usize {
+        self.top.capacity()
+            + self.chunks.entries.capacity()
+            + self.scratch.capacity()
+            + self.bottom.run.capacity()
+            + self.bottom.heap.keys.capacity()
+    }
+
     /// Schedules the stream's next event. The stream holds one event at a
     /// time: push the next only after the previous one has been popped.
     #[inline]

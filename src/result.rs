@@ -71,6 +71,9 @@ pub struct RunResult {
     pub failures_dropped: u64,
     /// Largest number of pending events: bounded by calls in flight.
     pub peak_pending_events: usize,
+    /// Event slots the queue held allocated at the end: linear in the peak
+    /// of pending events, never in the total of calls.
+    pub queue_slots: usize,
     pub worker_records: usize,
     /// A trace read error that ended the arrivals early (the run is invalid).
     pub arrival_error: Option<String>,
@@ -114,6 +117,7 @@ impl RunResult {
             failure_log: f.failure_log,
             failures_dropped: f.failures_dropped,
             peak_pending_events: f.peak_pending_events,
+            queue_slots: f.queue_slots,
             worker_records: f.worker_records,
             arrival_error: f.arrival_error,
             cost: sc.cost.clone(),
@@ -233,6 +237,7 @@ pub fn metric_names(sc: &Scenario) -> Vec<String> {
         failure_log: None,
         failures_dropped: 0,
         peak_pending_events: 0,
+        queue_slots: 0,
         worker_records: 0,
         arrival_error: None,
         cost: sc.cost.clone(),

@@ -805,6 +805,24 @@ fn pending_events_bounded_by_calls_in_flight() {
         r.totals.arrived,
         r.totals.served_primary
     );
+    // The queue's storage, counted in slots: each tier is bounded by a
+    // multiple of the peak pending events (src/engine.rs, `allocated`): top,
+    // sorted run, scratch and side heap by 2x each (vector doubling), the
+    // chunks by 2 x (1 + CHUNK = 8) x; plus the initial reservation of one
+    // slot per primary slot and 16.
+    let slots_bound = 26 * r.peak_pending_events + 100 + 16;
+    assert!(
+        r.queue_slots <= slots_bound,
+        "the queue holds {} slots for a peak of {} pending events (bound {slots_bound})",
+        r.queue_slots,
+        r.peak_pending_events
+    );
+    assert!(
+        r.queue_slots * 10 < r.totals.arrived as usize,
+        "the queue's storage ({} slots) grows with total calls ({})",
+        r.queue_slots,
+        r.totals.arrived
+    );
 }
 
 #[test]

@@ -473,7 +473,7 @@ fn simulate_with(sc: &Scenario, arrivals: &ArrivalSpec, run: u64, opts: RunOptio
     run_until(&mut sim, &mut q, end);
     let l = sim.levels();
     sim.obs.advance(sc.duration, &l);
-    RunResult::collect(sc, run, sim.into_parts())
+    RunResult::collect(sc, run, sim.into_parts(q.allocated()))
 }
 
 /// What a finished simulation hands to [`RunResult::collect`].
@@ -491,12 +491,14 @@ pub struct Finished {
     pub failure_log: Option<Vec<CallFailure>>,
     pub failures_dropped: u64,
     pub peak_pending_events: usize,
+    /// Event slots the queue holds allocated at the end of the run.
+    pub queue_slots: usize,
     pub worker_records: usize,
     pub arrival_error: Option<String>,
 }
 
 impl Sim<'_> {
-    fn into_parts(self) -> Finished {
+    fn into_parts(self, queue_slots: usize) -> Finished {
         let warm = self.warm;
         let rep = |t: Tick| t.saturating_sub(warm);
         let signed = |t: Tick| t.as_secs_f64() - warm.as_secs_f64();
@@ -522,6 +524,7 @@ impl Sim<'_> {
             failure_log: self.failure_log,
             failures_dropped: self.failures_dropped,
             peak_pending_events: self.peak_pending_events,
+            queue_slots,
             worker_records: self.primary.records(),
             arrival_error: self.calls.error().map(|e| e.to_string()),
             obs: self.obs,
