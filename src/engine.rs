@@ -138,24 +138,6 @@ impl<E: Clone> Chunks<E> {
         }
         *b = EMPTY;
     }
-
-    /// The earliest and latest times in a non-empty bucket.
-    fn time_range(&self, b: &Bucket) -> (u64, u64) {
-        let (mut lo, mut hi) = (u64::MAX, 0);
-        let mut left = b.len as usize;
-        let mut c = b.head;
-        while left > 0 {
-            let at = c as usize * CHUNK;
-            let k = left.min(CHUNK);
-            for e in &self.entries[at..at + k] {
-                lo = lo.min(e.time());
-                hi = hi.max(e.time());
-            }
-            left -= k;
-            c = self.next[c as usize];
-        }
-        (lo, hi)
-    }
 }
 
 /// One rung: `n` buckets of `1 << shift` ticks from `start`; buckets before
@@ -364,19 +346,17 @@ impl<E: Clone> EventQueue<E> {
             // A finer rung must cover the rest of this bucket's range:
             // later pushes into that range land there.
             let end = (r.start as u128 + (((b + 1) as u128) << r.shift)).min(u64::MAX as u128 + 1);
-            let bucket = r.buckets[b];
-            if bucket.len > RUN_MAX && r.shift > 0 && self.active < MAX_RUNGS {
-                let (lo, hi) = self.chunks.time_range(&bucket);
-                if lo < hi {
-                    let mut out = std::mem::take(&mut self.scratch);
-                    self.chunks.drain(&mut self.rungs[k].buckets[b], |e| out.push(e));
+            let (shift, crowded) = (r.shift, r.buckets[b].len > RUN_MAX);
+            let mut out = std::mem::take(&mut self.scratch);
+            self.chunks.drain(&mut self.rungs[k].buckets[b], |e| out.push(e));
+            if crowded && shift > 0 && self.active < MAX_RUNGS {
+                let lo = out.iter().map(Entry::time).min().expect("a non-empty bucket");
+                if out.iter().any(|e| e.time() != lo) {
                     self.spread(self.active, lo, (end - 1) as u64, &mut out);
                     self.scratch = out;
                     continue;
                 }
             }
-            let mut out = std::mem::take(&mut self.scratch);
-            self.chunks.drain(&mut self.rungs[k].buckets[b], |e| out.push(e));
             self.bottom.pos = 0;
             sort_into(&mut out, &mut self.bottom.run, &mut self.counts);
             self.scratch = out;
