@@ -35,16 +35,25 @@ pub const HOLD_PENDING: usize = 6000;
 /// Pop-push steps per hold measurement.
 pub const HOLD_OPS: usize = 1_000_000;
 
-/// Calls per second, mean service (s), slots, warm-up and reported span (s)
-/// of the loss model.
+/// Calls per second, mean service (s) and slots of the loss model, for the
+/// floor loop; the engine reads the same model from `benches/loss-6000.toml`
+/// (a test checks they agree).
 pub const LOSS_RATE: f64 = 200.0;
 pub const LOSS_MEAN_S: f64 = 30.0;
 pub const LOSS_SLOTS: usize = 5800;
-pub const LOSS_WARMUP_S: f64 = 300.0;
-pub const LOSS_DURATION_S: f64 = 1800.0;
 
+const LOSS: &str = include_str!("../benches/loss-6000.toml");
+const DAY: &str = include_str!("../benches/day-10k.toml");
 const SPIKE: &str = include_str!("../scenarios/spike-3x.toml");
 const INCIDENT: &str = include_str!("../scenarios/incident-2025-07-25.toml");
+
+fn set(path: &str, value: toml::Value) -> Override {
+    Override { path: path.into(), value }
+}
+
+fn text(s: &str) -> toml::Value {
+    toml::Value::String(s.into())
+}
 
 fn exp_ticks(rng: &mut Pcg64Mcg, mean_s: f64) -> u64 {
     let e: f64 = Exp1.sample(rng);
@@ -94,16 +103,13 @@ pub fn hold_binary_heap(initial: &[u64], incs: &[u64]) -> u64 {
     last
 }
 
-/// The loss model as a scenario: one class, single-slot workers, no
-/// autoscaler; a warm-up fills the system before counting.
+/// The loss model as a scenario (`benches/loss-6000.toml`, shortened to
+/// 30 minutes after a 5-minute warm-up that fills the system): one class,
+/// single-slot workers, no autoscaler.
 pub fn loss_scenario() -> Scenario {
-    let text = format!(
-        "name = \"loss-6000\"\nseed = 1\nduration = \"{LOSS_DURATION_S}s\"\nwarmup = \"{LOSS_WARMUP_S}s\"\n\
-         [arrivals]\nkind = \"poisson\"\nrate = {LOSS_RATE:?}\n\
-         [[classes]]\nname = \"all\"\nshare = 1.0\nduration = {{ dist = \"exponential\", mean = \"{LOSS_MEAN_S}s\" }}\n\
-         [primary]\nworkers = {LOSS_SLOTS}\ncalls_per_worker = 1\n"
-    );
-    scenario::load_str(&text, "loss-6000.toml", Path::new("."), &[]).expect("the loss model is a valid scenario")
+    let short = [set("duration", text("30m")), set("warmup", text("5m")), set("bin", text("30s"))];
+    scenario::load_str(LOSS, "benches/loss-6000.toml", Path::new("benches"), &short)
+        .expect("the loss model is a valid scenario")
 }
 
 /// Calls the loss model simulates per run, warm-up included.
@@ -147,16 +153,11 @@ pub fn incident_scenario(overrides: &[Override]) -> Scenario {
         .expect("the bundled scenario is valid")
 }
 
-/// `hours` at 10,000 calls/s with 30 s calls and ample capacity: about
-/// 300,000 calls in flight (the same as `benches/day-10k.toml` at 24 h).
+/// `benches/day-10k.toml` cut to `hours`: 10,000 calls/s of 30 s calls with
+/// ample capacity, about 300,000 calls in flight.
 pub fn scale_scenario(hours: u32) -> Scenario {
-    let text = format!(
-        "name = \"{hours}h-10k\"\nseed = 1\nduration = \"{hours}h\"\nbin = \"5m\"\n\
-         [arrivals]\nkind = \"poisson\"\nrate = 10000.0\n\
-         [[classes]]\nname = \"all\"\nshare = 1.0\nduration = {{ dist = \"exponential\", mean = \"30s\" }}\n\
-         [primary]\nworkers = 20000\ncalls_per_worker = 20\n"
-    );
-    scenario::load_str(&text, "scale-10k.toml", Path::new("."), &[]).expect("a valid scenario")
+    let span = [set("duration", text(&format!("{hours}h")))];
+    scenario::load_str(DAY, "benches/day-10k.toml", Path::new("benches"), &span).expect("a valid scenario")
 }
 
 /// The sweep case: the incident with 1,200 primary workers and the
@@ -165,9 +166,9 @@ pub fn sweep_points(points: usize) -> Vec<(Point, Scenario)> {
     (0..points)
         .map(|i| {
             let min = 360 + 45 * i as i64;
-            let set = |path: &str, v: i64| Override { path: path.into(), value: toml::Value::Integer(v) };
+            let int = toml::Value::Integer;
             let point = Point { index: i, values: vec![AxisValue::Int(min)] };
-            (point, incident_scenario(&[set("primary.workers", 1200), set("primary.autoscaler.min", min)]))
+            (point, incident_scenario(&[set("primary.workers", int(1200)), set("primary.autoscaler.min", int(min))]))
         })
         .collect()
 }
@@ -194,4 +195,23 @@ pub fn median_secs(mut f: impl FnMut(), runs: usize) -> f64 {
 /// One simulated run of `sc`, its result kept from being optimised away.
 pub fn run_once(sc: &Scenario) {
     black_box(simulate(sc, 0, RunOptions::default()));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dist::Dist;
+
+    /// The floor loop and the engine model the same system.
+    #[test]
+    fn floor_constants_match_the_loss_scenario() {
+        let sc = loss_scenario();
+        assert_eq!(sc.initial_slots(), LOSS_SLOTS as u64);
+        assert_eq!(sc.expected_calls().round() as u64, (LOSS_RATE * 35.0 * 60.0) as u64);
+        assert_eq!(sc.classes.len(), 1);
+        match &sc.classes[0].duration {
+            Dist::Exponential { mean } => assert_eq!(*mean, LOSS_MEAN_S),
+            d => panic!("expected exponential durations, got {d:?}"),
+        }
+    }
 }
