@@ -4,6 +4,7 @@ mod bench;
 mod check;
 mod compare;
 mod run;
+mod shell;
 mod sweep;
 mod trace;
 
@@ -46,6 +47,10 @@ enum Cmd {
         #[arg(required = true)]
         scenarios: Vec<PathBuf>,
     },
+    /// Write a shell completion script to stdout (bash, zsh, fish, powershell, elvish).
+    Completions(shell::CompletionsArgs),
+    /// Write the manual page (roff) to stdout, e.g. `surgesim man | man -l -`.
+    Man(shell::ManArgs),
 }
 
 /// Flags shared by commands that load one scenario.
@@ -119,6 +124,8 @@ pub fn main() -> Result<ExitCode> {
         Cmd::Merge(a) => sweep::merge(a),
         Cmd::Bench(a) => bench::bench(a),
         Cmd::Validate { scenarios } => validate(&scenarios),
+        Cmd::Completions(a) => shell::completions(a),
+        Cmd::Man(a) => shell::man(a),
     }
 }
 
