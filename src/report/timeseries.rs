@@ -5,6 +5,11 @@
 //!
 //! The per-bin means are computed once, by [`bin_means`], and feed both this
 //! file and the timeline plot, so the two can never disagree.
+//!
+//! Column names are the metric names of `summary.json` where the quantity is
+//! the same (`arrived`, `failed_<reason>`, `busy_primary_avg`…). The column
+//! once called `arrivals` is now `arrived`; a copy under the old name
+//! ([`DEPRECATED_ARRIVALS`]) stays last in the row for one release.
 
 use crate::experiment::Aggregate;
 use crate::observe::REASONS;
@@ -99,10 +104,14 @@ pub fn bin_means(sc: &Scenario, agg: &Aggregate) -> Vec<BinMean> {
         .collect()
 }
 
+/// The old name of the `arrived` column, kept as a last, duplicate column
+/// through 0.1.x so that readers by name keep working; it goes in 0.2.
+pub const DEPRECATED_ARRIVALS: &str = "arrivals";
+
 /// The column names, in order.
 pub fn columns() -> Vec<String> {
     let mut c: Vec<String> =
-        ["t_start_s", "t_end_s", "clock", "arrivals", "served_primary", "served_fallback", "failed"]
+        ["t_start_s", "t_end_s", "clock", "arrived", "served_primary", "served_fallback", "failed"]
             .iter()
             .map(|s| s.to_string())
             .collect();
@@ -119,6 +128,7 @@ pub fn columns() -> Vec<String> {
             "fallback_busy_avg",
             "waiting_avg",
             "peak_busy_primary",
+            DEPRECATED_ARRIVALS,
         ]
         .iter()
         .map(|s| s.to_string()),
@@ -152,6 +162,7 @@ pub fn to_csv(sc: &Scenario, agg: &Aggregate) -> Vec<u8> {
             num(b.fallback_busy),
             num(b.waiting),
             num(b.peak_busy_primary),
+            num(b.arrived),
         ]);
         w.write_record(&row).expect("in-memory write");
     }
