@@ -19,7 +19,7 @@ use surgesim::result::metric_names;
 use surgesim::scenario::{overrides::Override, Scenario};
 use surgesim::slo::Objective;
 use surgesim::sweep::axis::Range;
-use surgesim::sweep::curves::{curves, Curve};
+use surgesim::sweep::curves::curves;
 use surgesim::sweep::frontier::{self, FrontierPoint, Status};
 use surgesim::sweep::plan::{self, PlanSpec, Probe};
 use surgesim::sweep::rows::Table;
@@ -227,7 +227,7 @@ fn write_sweep(st: &Staged, info: &SweepInfo, table: &Table) -> Result<()> {
     st.write("sweep.csv", &table.to_csv())?;
     st.write("sweep.txt", table.render(info).as_bytes())?;
     let paths: Vec<String> = info.grid.iter().map(|a| a.path.clone()).collect();
-    let series = to_series(curves(table, &paths, "failed"), "failed calls");
+    let series = labelled(curves(table, &paths, "failed"), "failed calls");
     let title = format!("{}: failed calls vs {} ({} replications, 95% CI)", info.scenario, paths[0], info.replications);
     plot::headroom(
         &title,
@@ -240,14 +240,13 @@ fn write_sweep(st: &Staged, info: &SweepInfo, table: &Table) -> Result<()> {
     Ok(())
 }
 
-fn to_series(curves: Vec<Curve>, default_label: &str) -> Vec<plot::Series> {
+/// Curves for the headroom plot: the one unlabelled curve of a single axis
+/// gets `default_label`.
+fn labelled(mut curves: Vec<plot::Curve>, default_label: &str) -> Vec<plot::Curve> {
+    for c in curves.iter_mut().filter(|c| c.label.is_empty()) {
+        c.label = default_label.to_string();
+    }
     curves
-        .into_iter()
-        .map(|c| plot::Series {
-            label: if c.label.is_empty() { default_label.to_string() } else { c.label },
-            points: c.points.iter().map(|p| plot::CurvePoint { x: p.x, mean: p.mean, lo: p.lo, hi: p.hi }).collect(),
-        })
-        .collect()
 }
 
 // ---------------------------------------------------------------------------
@@ -513,31 +512,23 @@ fn run_frontier(args: &PlanArgs, p: Planning, stress_arg: &str) -> Result<ExitCo
         &spec.objective.key,
         points.iter().flat_map(|fp| fp.probes.iter().map(|p| (Some(fp.capacity), p))),
     );
-    let series = vec![plot::Series {
+    let curve = plot::Curve {
         label: format!("largest {} meeting {}", stress.path, spec.objective.key),
         points: points
             .iter()
-            .filter_map(|fp| {
-                let best = fp.largest_met?;
-                Some(plot::CurvePoint {
-                    x: fp.capacity.as_f64(),
-                    mean: best,
-                    lo: best,
-                    hi: fp.smallest_failed.unwrap_or(best),
-                })
-            })
+            .filter_map(|fp| Some(plot::CurvePoint::bracket(fp.capacity.as_f64(), fp.largest_met?, fp.smallest_failed)))
             .collect(),
-    }];
+    };
     let title = format!("{}: survivable {} vs {} ({})", sc0.name, stress.path, axis.path, spec.objective.key);
     let dir = publish(staged, |st| {
         st.write("frontier.csv", &csv)?;
         st.write("frontier-probes.csv", &evidence)?;
         st.write("frontier.txt", text.as_bytes())?;
-        plot::headroom(
+        plot::frontier(
             &title,
             &axis.path,
-            &format!("largest {} (band: bisection bracket)", stress.path),
-            &series,
+            &stress.path,
+            &curve,
             &st.staging_path("frontier.svg"),
             &st.staging_path("frontier.png"),
         )?;

@@ -2,6 +2,14 @@
 //! the bin; `*_avg` columns are time-weighted averages over the bin. With
 //! several runs every cell is the mean over runs, so sums over bins equal
 //! the means in `summary.json`.
+//!
+//! The per-bin means are computed once, by [`bin_means`], and feed both this
+//! file and the timeline plot, so the two can never disagree.
+//!
+//! Column names are the metric names of `summary.json` where the quantity is
+//! the same (`arrived`, `failed_<reason>`, `busy_primary_avg`…). The column
+//! once called `arrivals` is now `arrived`; a copy under the old name
+//! ([`DEPRECATED_ARRIVALS`]) stays last in the row for one release.
 
 use crate::experiment::Aggregate;
 use crate::observe::REASONS;
@@ -9,10 +17,101 @@ use crate::report::num;
 use crate::scenario::Scenario;
 use crate::time::{format_clock, TICKS_PER_SEC};
 
+/// One time bin averaged over runs. Counts are means of calls that arrived
+/// in the bin; levels are time-weighted averages over the bin.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BinMean {
+    /// Start of the bin, in ticks after t = 0.
+    pub t0: u64,
+    /// End of the bin (the run's end for a short last bin), in ticks.
+    pub t1: u64,
+    pub arrived: f64,
+    pub served_primary: f64,
+    pub served_fallback: f64,
+    /// Turned away or abandoned.
+    pub failed: f64,
+    /// Turned away, indexed by [`crate::observe::FailReason`] as `usize`.
+    pub failed_by: [f64; 4],
+    pub abandoned: f64,
+    pub failed_fallback_eligible: f64,
+    pub busy_primary: f64,
+    pub capacity_primary: f64,
+    pub workers_ready: f64,
+    pub workers_billed: f64,
+    pub fallback_busy: f64,
+    pub waiting: f64,
+    /// Mean over runs of the bin's peak of busy primary slots.
+    pub peak_busy_primary: f64,
+}
+
+impl BinMean {
+    /// Start in seconds after t = 0.
+    pub fn start_s(&self) -> f64 {
+        self.t0 as f64 / TICKS_PER_SEC as f64
+    }
+
+    /// End in seconds after t = 0.
+    pub fn end_s(&self) -> f64 {
+        self.t1 as f64 / TICKS_PER_SEC as f64
+    }
+
+    /// Width in seconds.
+    pub fn span_s(&self) -> f64 {
+        (self.t1 - self.t0) as f64 / TICKS_PER_SEC as f64
+    }
+
+    /// Average free primary capacity (capacity minus busy slots).
+    pub fn headroom(&self) -> f64 {
+        self.capacity_primary - self.busy_primary
+    }
+}
+
+/// The bins of `agg`, each averaged over its runs (empty without runs).
+pub fn bin_means(sc: &Scenario, agg: &Aggregate) -> Vec<BinMean> {
+    let n = agg.runs.len().max(1) as f64;
+    let bin = sc.bin.0.max(1);
+    let end = sc.duration.0;
+    let tick = TICKS_PER_SEC as f64;
+    agg.bin_sums()
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            let t0 = (i as u64).saturating_mul(bin).min(end);
+            let t1 = t0.saturating_add(bin).min(end);
+            let span = (t1 - t0) as f64 / tick;
+            let avg = |area: u128| area as f64 / tick / span / n;
+            let mean = |v: u64| v as f64 / n;
+            let (c, a) = (&b.counts, &b.areas);
+            BinMean {
+                t0,
+                t1,
+                arrived: mean(c.arrived),
+                served_primary: mean(c.served_primary),
+                served_fallback: mean(c.served_fallback),
+                failed: mean(c.failed()),
+                failed_by: c.failed_by.map(mean),
+                abandoned: mean(c.abandoned),
+                failed_fallback_eligible: mean(c.failed_fallback_eligible),
+                busy_primary: avg(a.busy_primary),
+                capacity_primary: avg(a.capacity_primary),
+                workers_ready: avg(a.workers_ready),
+                workers_billed: avg(a.workers_billed),
+                fallback_busy: avg(a.fallback_busy),
+                waiting: avg(a.waiting),
+                peak_busy_primary: mean(b.peak_busy_primary),
+            }
+        })
+        .collect()
+}
+
+/// The old name of the `arrived` column, kept as a last, duplicate column
+/// through 0.1.x so that readers by name keep working; it goes in 0.2.
+pub const DEPRECATED_ARRIVALS: &str = "arrivals";
+
 /// The column names, in order.
 pub fn columns() -> Vec<String> {
     let mut c: Vec<String> =
-        ["t_start_s", "t_end_s", "clock", "arrivals", "served_primary", "served_fallback", "failed"]
+        ["t_start_s", "t_end_s", "clock", "arrived", "served_primary", "served_fallback", "failed"]
             .iter()
             .map(|s| s.to_string())
             .collect();
@@ -29,6 +128,7 @@ pub fn columns() -> Vec<String> {
             "fallback_busy_avg",
             "waiting_avg",
             "peak_busy_primary",
+            DEPRECATED_ARRIVALS,
         ]
         .iter()
         .map(|s| s.to_string()),
@@ -40,40 +140,85 @@ pub fn columns() -> Vec<String> {
 pub fn to_csv(sc: &Scenario, agg: &Aggregate) -> Vec<u8> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(columns()).expect("in-memory write");
-    let n = agg.runs.len().max(1) as f64;
-    let bin = sc.bin.0;
-    let end = sc.duration.0;
-    for (i, b) in agg.bin_sums().iter().enumerate() {
-        let t0 = i as u64 * bin;
-        let t1 = (t0 + bin).min(end);
-        let span = (t1 - t0) as f64 / TICKS_PER_SEC as f64;
-        let avg = |area: u128| area as f64 / TICKS_PER_SEC as f64 / span / n;
-        let c = &b.counts;
-        let mean = |v: u64| num(v as f64 / n);
+    for b in bin_means(sc, agg) {
         let mut row = vec![
-            num(t0 as f64 / 1e6),
-            num(t1 as f64 / 1e6),
-            format_clock(sc.clock_start as f64 + t0 as f64 / 1e6),
-            mean(c.arrived),
-            mean(c.served_primary),
-            mean(c.served_fallback),
-            mean(c.failed()),
+            num(b.t0 as f64 / 1e6),
+            num(b.t1 as f64 / 1e6),
+            format_clock(sc.clock_start as f64 + b.t0 as f64 / 1e6),
+            num(b.arrived),
+            num(b.served_primary),
+            num(b.served_fallback),
+            num(b.failed),
         ];
-        row.extend(REASONS.iter().map(|r| mean(c.failed_by[*r as usize])));
-        let a = &b.areas;
+        row.extend(REASONS.iter().map(|r| num(b.failed_by[*r as usize])));
         row.extend([
-            mean(c.abandoned),
-            mean(c.failed_fallback_eligible),
-            num(avg(a.busy_primary)),
-            num(avg(a.capacity_primary)),
-            num(avg(a.capacity_primary) - avg(a.busy_primary)),
-            num(avg(a.workers_ready)),
-            num(avg(a.workers_billed)),
-            num(avg(a.fallback_busy)),
-            num(avg(a.waiting)),
-            num(b.peak_busy_primary as f64 / n),
+            num(b.abandoned),
+            num(b.failed_fallback_eligible),
+            num(b.busy_primary),
+            num(b.capacity_primary),
+            num(b.headroom()),
+            num(b.workers_ready),
+            num(b.workers_billed),
+            num(b.fallback_busy),
+            num(b.waiting),
+            num(b.peak_busy_primary),
+            num(b.arrived),
         ]);
         w.write_record(&row).expect("in-memory write");
     }
     w.into_inner().expect("in-memory flush")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::experiment;
+    use crate::model::RunOptions;
+    use crate::scenario;
+
+    #[test]
+    fn bins_tile_the_run_and_sum_to_the_summary_means() {
+        // 10 min in 3-minute bins: three whole bins and a 1-minute one.
+        let sc = scenario::load_str(
+            r#"
+            name = "bins"
+            duration = "10m"
+            bin = "3m"
+            [arrivals]
+            kind = "poisson"
+            rate = 5.0
+            [[classes]]
+            name = "all"
+            share = 1.0
+            duration = { dist = "exponential", mean = "30s" }
+            [primary]
+            workers = 12
+            "#,
+            "t.toml",
+            Path::new("."),
+            &[],
+        )
+        .expect("valid scenario");
+        let agg = experiment::run(&sc, 3, RunOptions::default());
+        let bins = bin_means(&sc, &agg);
+        let edges: Vec<(f64, f64)> = bins.iter().map(|b| (b.start_s(), b.end_s())).collect();
+        assert_eq!(edges, [(0.0, 180.0), (180.0, 360.0), (360.0, 540.0), (540.0, 600.0)]);
+        for name in ["arrived", "served_primary", "failed", "failed_worker_not_available"] {
+            let sum: f64 = bins
+                .iter()
+                .map(|b| match name {
+                    "arrived" => b.arrived,
+                    "served_primary" => b.served_primary,
+                    "failed" => b.failed,
+                    _ => b.failed_by[crate::observe::FailReason::WorkerNotAvailable as usize],
+                })
+                .sum();
+            let want = agg.mean(name);
+            assert!(want > 0.0, "{name} should be positive in this scenario");
+            assert!((sum - want).abs() <= 1e-9 * want, "{name}: bins sum to {sum}, summary says {want}");
+        }
+        assert!(bin_means(&sc, &experiment::Aggregate::new(&sc, Vec::new())).is_empty());
+    }
 }

@@ -2,26 +2,12 @@
 //! varied parameter, one curve per combination of the other parameters.
 //!
 //! Curves are read from a [`Table`] (never from in-memory results), so a
-//! merged sweep draws exactly what the unsharded sweep draws.
+//! merged sweep draws exactly what the unsharded sweep draws. They are the
+//! plot's own [`Curve`]s, labelled by the values of the parameters each
+//! holds fixed (empty when only one parameter varies).
 
 use super::rows::Table;
-
-/// One point of a curve.
-#[derive(Copy, Clone, Debug, PartialEq)]
-pub struct CurvePoint {
-    pub x: f64,
-    pub mean: f64,
-    /// Interval bounds (the mean itself when there is no interval).
-    pub lo: f64,
-    pub hi: f64,
-}
-
-/// One curve, labelled by the values of the parameters it holds fixed.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Curve {
-    pub label: String,
-    pub points: Vec<CurvePoint>,
-}
+use crate::report::plot::{Curve, CurvePoint};
 
 /// `metric` against the column `paths[0]`; one curve per distinct value of
 /// the columns `paths[1..]`, in the order they first appear. Empty when a
