@@ -14,6 +14,7 @@
 pub mod autoscaler;
 pub mod calls;
 pub mod fallback;
+pub mod outcome;
 pub mod primary;
 mod waiting;
 
@@ -22,13 +23,13 @@ use rand::Rng;
 use crate::arrivals::{Arrival, ArrivalSpec};
 use crate::engine::{run_until, EventQueue, Handler};
 use crate::observe::{FailReason, Levels, Observer};
-use crate::result::{CallFailure, RunResult, FAILURE_LOG_LIMIT};
 use crate::rng::{stream, Stream, StreamRng};
 use crate::scenario::Scenario;
 use crate::time::Tick;
 use autoscaler::{Observation, ScaleEvent, Scaler};
 use calls::{Call, CallSource};
 use fallback::Fallback;
+pub use outcome::{CallFailure, Outcome, FAILURE_LOG_LIMIT};
 use primary::Primary;
 use waiting::WaitQueue;
 
@@ -401,12 +402,13 @@ impl Handler for Sim<'_> {
 }
 
 /// Simulates run `run` of `sc` (its random streams derive from the
-/// scenario seed and `run`).
-pub fn simulate(sc: &Scenario, run: u64, opts: RunOptions) -> RunResult {
-    simulate_with(sc, &sc.arrivals.shifted(sc.warmup), run, opts)
+/// scenario seed and `run`). `experiment::simulate` collects the outcome
+/// into a `RunResult`.
+pub fn run(sc: &Scenario, run: u64, opts: RunOptions) -> Outcome {
+    run_with(sc, &sc.arrivals.shifted(sc.warmup), run, opts)
 }
 
-fn simulate_with(sc: &Scenario, arrivals: &ArrivalSpec, run: u64, opts: RunOptions) -> RunResult {
+fn run_with(sc: &Scenario, arrivals: &ArrivalSpec, run: u64, opts: RunOptions) -> Outcome {
     let seed = sc.seed;
     let warm = sc.warmup;
     let end = warm.saturating_add(sc.duration);
@@ -473,37 +475,16 @@ fn simulate_with(sc: &Scenario, arrivals: &ArrivalSpec, run: u64, opts: RunOptio
     run_until(&mut sim, &mut q, end);
     let l = sim.levels();
     sim.obs.advance(sc.duration, &l);
-    RunResult::collect(sc, run, sim.into_parts(q.allocated()))
-}
-
-/// What a finished simulation hands to [`RunResult::collect`].
-pub struct Finished {
-    pub obs: Observer,
-    pub waiting_end: u64,
-    pub in_service_end: u64,
-    pub fallback_cold_starts: u64,
-    /// Reported seconds (negative: during the warm-up).
-    pub detected_at: Option<f64>,
-    pub broken_since: Option<f64>,
-    pub scale_log: Vec<ScaleEvent>,
-    /// Spells `[from, to)` in which arriving calls found the primary full.
-    pub saturation: Vec<(Tick, Tick)>,
-    pub failure_log: Option<Vec<CallFailure>>,
-    pub failures_dropped: u64,
-    pub peak_pending_events: usize,
-    /// Event slots the queue holds allocated at the end of the run.
-    pub queue_slots: usize,
-    pub worker_records: usize,
-    pub arrival_error: Option<String>,
+    sim.into_outcome(q.allocated())
 }
 
 impl Sim<'_> {
-    fn into_parts(self, queue_slots: usize) -> Finished {
+    fn into_outcome(self, queue_slots: usize) -> Outcome {
         let warm = self.warm;
         let rep = |t: Tick| t.saturating_sub(warm);
         let signed = |t: Tick| t.as_secs_f64() - warm.as_secs_f64();
         let waiting_end = self.waiting.iter_live().filter(|w| w.arrival >= warm).count() as u64;
-        Finished {
+        Outcome {
             in_service_end: self.primary.busy + self.fallback.as_ref().map_or(0, |f| f.busy as u64),
             waiting_end,
             fallback_cold_starts: self.fallback_cold_starts,

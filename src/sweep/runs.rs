@@ -13,8 +13,8 @@ use rayon::prelude::*;
 
 use super::grid::Point;
 use crate::arrivals::ArrivalSpec;
-use crate::experiment::Stat;
-use crate::model::{simulate, RunOptions};
+use crate::experiment::{simulate, Stat};
+use crate::model::RunOptions;
 use crate::result::RunResult;
 use crate::scenario::Scenario;
 use crate::time::Tick;
