@@ -13,6 +13,7 @@
 
 pub mod autoscaler;
 pub mod calls;
+mod canary;
 pub mod fallback;
 pub mod outcome;
 pub mod primary;
@@ -28,6 +29,7 @@ use crate::scenario::Scenario;
 use crate::time::Tick;
 use autoscaler::{Observation, ScaleEvent, Scaler};
 use calls::{Call, CallSource};
+use canary::Canary;
 use fallback::Fallback;
 pub use outcome::{CallFailure, Outcome, FAILURE_LOG_LIMIT};
 use primary::Primary;
@@ -80,7 +82,6 @@ struct Rngs {
     faults: StreamRng,
     fallback: StreamRng,
     provisioning: StreamRng,
-    canary: StreamRng,
 }
 
 struct Sim<'s> {
@@ -100,8 +101,7 @@ struct Sim<'s> {
     abandon_generation: u32,
     obs: Observer,
     arrivals_since_tick: u64,
-    canary_fails: u32,
-    detected_at: Option<Tick>,
+    canary: Canary<'s>,
     scale_log: Vec<ScaleEvent>,
     /// Start of the current spell in which arriving calls find the primary full.
     saturated_since: Option<Tick>,
@@ -292,6 +292,7 @@ impl<'s> Sim<'s> {
             calls_per_worker: self.primary.calls_per_worker(),
             demand: self.scaler.demand(),
             active: self.arrivals_since_tick > 0,
+            min: self.scaler.min,
         };
         self.arrivals_since_tick = 0;
         if let Some(to) = self.scaler.evaluate(now, &obs) {
@@ -304,44 +305,6 @@ impl<'s> Sim<'s> {
         let min = self.scaler.min;
         if self.primary.target_count() < min {
             self.set_target(now, min, cause, q);
-        }
-    }
-
-    fn on_canary(&mut self, now: Tick, q: &mut EventQueue<Ev>) {
-        let (Some(fb), Some(spec)) = (&self.fallback, self.sc.fallback.as_ref().and_then(|f| f.canary.as_ref())) else {
-            return;
-        };
-        let u: f64 = self.rng.canary.random();
-        if u < fb.failure_probability(now) {
-            self.canary_fails += 1;
-        } else {
-            self.canary_fails = 0;
-        }
-        if self.canary_fails >= spec.failures_to_alert && self.detected_at.is_none() {
-            self.detected_at = Some(now);
-            for (idx, a) in spec.on_detect.iter().enumerate() {
-                q.push(now.saturating_add(a.after), Ev::Action { idx: idx as u32 });
-            }
-        }
-        if self.detected_at.is_none() {
-            q.push(now.saturating_add(spec.interval), Ev::Canary);
-        }
-    }
-
-    fn on_action(&mut self, now: Tick, idx: u32, q: &mut EventQueue<Ev>) {
-        let Some(spec) = self.sc.fallback.as_ref().and_then(|f| f.canary.as_ref()) else { return };
-        let a = &spec.on_detect[idx as usize];
-        if let Some(m) = a.primary_min {
-            self.scaler.set_min(m, true);
-            self.raise_to_min(now, "on_detect", q);
-        }
-        if let Some(fb) = self.fallback.as_mut() {
-            if a.stop_routing {
-                fb.routing = false;
-            }
-            if a.fix_fallback {
-                fb.fix(now);
-            }
         }
     }
 }
@@ -424,7 +387,6 @@ fn run_with(sc: &Scenario, arrivals: &ArrivalSpec, run: u64, opts: RunOptions) -
             faults: stream(seed, run, Stream::Faults),
             fallback: stream(seed, run, Stream::Fallback),
             provisioning: stream(seed, run, Stream::Provisioning),
-            canary: stream(seed, run, Stream::Canary),
         },
         eligible: sc.classes.iter().map(|c| c.fallback_eligible).collect(),
         primary: Primary::new(sc.primary.workers, sc.primary.calls_per_worker),
@@ -435,8 +397,7 @@ fn run_with(sc: &Scenario, arrivals: &ArrivalSpec, run: u64, opts: RunOptions) -
         abandon_generation: 0,
         obs: Observer::new(sc.duration, sc.bin, sc.classes.len(), sc.window),
         arrivals_since_tick: 0,
-        canary_fails: 0,
-        detected_at: None,
+        canary: Canary::new(sc, run),
         scale_log: Vec::new(),
         saturated_since: None,
         saturation: Vec::new(),
@@ -466,12 +427,7 @@ fn run_with(sc: &Scenario, arrivals: &ArrivalSpec, run: u64, opts: RunOptions) -
     for (idx, &(at, _)) in a.schedule.iter().enumerate() {
         q.push(warm.saturating_add(at), Ev::ScheduledMin { idx: idx as u32 });
     }
-    if let Some(c) = sc.fallback.as_ref().and_then(|f| f.canary.as_ref()) {
-        // Probes at clock_start + offset + k·interval (k may be negative:
-        // they run during the warm-up too).
-        let phase = Tick((warm.0 + c.offset.0) % c.interval.0);
-        q.push(if phase > Tick::ZERO { phase } else { c.interval }, Ev::Canary);
-    }
+    sim.canary.schedule_first(warm, &mut q);
     run_until(&mut sim, &mut q, end);
     let l = sim.levels();
     sim.obs.advance(sc.duration, &l);
@@ -488,7 +444,7 @@ impl Sim<'_> {
             in_service_end: self.primary.busy + self.fallback.as_ref().map_or(0, |f| f.busy as u64),
             waiting_end,
             fallback_cold_starts: self.fallback_cold_starts,
-            detected_at: self.detected_at.map(signed),
+            detected_at: self.canary.detected_at.map(signed),
             broken_since: self.fallback.as_ref().and_then(|f| f.broken_since()).map(signed),
             scale_log: self
                 .scale_log
