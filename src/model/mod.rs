@@ -9,7 +9,9 @@
 //! Routing of an arriving call: a free primary slot; else, for an eligible
 //! class with routing on, the fallback (a failed start fails the call, a
 //! throttled one falls through); else the waiting queue when calls may
-//! wait; else failure with `worker_not_available`.
+//! wait; else failure: `fallback_throttled` when the fallback throttled the
+//! call (the refusal its logs show), `worker_not_available` when it was not
+//! tried.
 
 pub mod autoscaler;
 pub mod calls;
