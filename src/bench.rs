@@ -23,7 +23,8 @@ use rand_distr::{Distribution, Exp1};
 use rand_pcg::Pcg64Mcg;
 
 use crate::engine::EventQueue;
-use crate::model::{simulate, Ev, RunOptions};
+use crate::experiment::simulate;
+use crate::model::{Ev, RunOptions};
 use crate::scenario::{self, overrides::Override, Scenario};
 use crate::sweep::axis::AxisValue;
 use crate::sweep::grid::Point;

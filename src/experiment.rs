@@ -1,5 +1,7 @@
-//! Experiments: many independent runs of one scenario, in parallel, and
-//! their aggregation into means and confidence intervals.
+//! Experiments: one run collected into its [`RunResult`] ([`simulate`], the
+//! only place a result is built from a model outcome), many independent
+//! runs of one scenario in parallel, and their aggregation into means and
+//! confidence intervals.
 //!
 //! Run `r` always uses the streams of `(seed, r)`, and results are gathered
 //! in run order whatever thread finished first, so the aggregate is
@@ -8,7 +10,7 @@
 use rayon::prelude::*;
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
-use crate::model::{simulate, RunOptions};
+use crate::model::{self, Outcome, RunOptions};
 use crate::observe::{Bin, Counts};
 use crate::result::RunResult;
 use crate::scenario::Scenario;
@@ -53,6 +55,50 @@ impl Stat {
     /// Half-width of the interval (0 without one).
     pub fn half_width(&self) -> f64 {
         self.ci95.map_or(0.0, |[lo, hi]| (hi - lo) / 2.0)
+    }
+}
+
+/// Simulates run `run` of `sc` (its random streams derive from the
+/// scenario seed and `run`) and collects what it measured.
+pub fn simulate(sc: &Scenario, run: u64, opts: RunOptions) -> RunResult {
+    collect(sc, run, model::run(sc, run, opts))
+}
+
+fn collect(sc: &Scenario, run: u64, f: Outcome) -> RunResult {
+    let o = &f.obs;
+    let mean = if o.waits_n == 0 { 0.0 } else { o.wait_sum_us as f64 / o.waits_n as f64 / 1e6 };
+    let ab = o.totals.abandoned;
+    RunResult {
+        run,
+        duration_s: sc.duration.as_secs_f64(),
+        totals: o.totals.clone(),
+        classes: o.classes.clone(),
+        window: o.window.as_ref().map(|w| w.2.clone()),
+        bins: o.bins.clone(),
+        areas: o.areas(),
+        wait_mean_s: mean,
+        wait_p50_s: o.wait_quantile(0.5),
+        wait_p90_s: o.wait_quantile(0.9),
+        wait_p95_s: o.wait_quantile(0.95),
+        wait_p99_s: o.wait_quantile(0.99),
+        wait_max_s: o.wait_quantile(1.0),
+        abandon_wait_mean_s: if ab == 0 { 0.0 } else { o.abandon_wait_sum_us as f64 / ab as f64 / 1e6 },
+        peak_in_flight: o.peak_in_system,
+        peak_busy_primary: o.peak_busy_primary,
+        waiting_end: f.waiting_end,
+        in_service_end: f.in_service_end,
+        fallback_cold_starts: f.fallback_cold_starts,
+        detection_s: f.detected_at,
+        broken_since_s: f.broken_since,
+        scale_log: f.scale_log,
+        saturation: f.saturation.iter().map(|&(a, b)| (a.as_secs_f64(), b.as_secs_f64())).collect(),
+        failure_log: f.failure_log,
+        failures_dropped: f.failures_dropped,
+        peak_pending_events: f.peak_pending_events,
+        queue_slots: f.queue_slots,
+        worker_records: f.worker_records,
+        arrival_error: f.arrival_error,
+        cost: sc.cost.clone(),
     }
 }
 

@@ -3,28 +3,13 @@
 //!
 //! [`RunResult::metrics`] flattens it into named scalars; every scalar
 //! metric anywhere in surgesim (summary.json, `[slo]`, `--vary` outputs,
-//! baselines) is one of these names.
+//! baselines) is one of these names. It is built from a run's
+//! `model::Outcome` in one place, `experiment::simulate`.
 
-use crate::model::autoscaler::ScaleEvent;
-use crate::model::Finished;
+use crate::model::outcome::{CallFailure, ScaleEvent};
 use crate::observe::{Areas, Bin, Counts, FailReason, REASONS};
-use crate::scenario::Scenario;
-use crate::time::{Tick, TICKS_PER_SEC};
-
-/// Largest number of failed calls kept in a run's failure log.
-pub const FAILURE_LOG_LIMIT: usize = 100_000;
-
-/// One failed call, for the optional failure log.
-#[derive(Clone, Debug, PartialEq)]
-pub struct CallFailure {
-    /// Reported time of the arrival.
-    pub at: Tick,
-    pub class: u16,
-    pub reason: FailReason,
-    pub busy_primary: u64,
-    pub capacity_primary: u64,
-    pub fallback_busy: u32,
-}
+use crate::scenario::{CostSpec, Scenario};
+use crate::time::TICKS_PER_SEC;
 
 /// Everything one run measured.
 #[derive(Clone, Debug)]
@@ -78,7 +63,7 @@ pub struct RunResult {
     /// A trace read error that ended the arrivals early (the run is invalid).
     pub arrival_error: Option<String>,
     /// Prices, copied from the scenario.
-    cost: crate::scenario::CostSpec,
+    pub(crate) cost: CostSpec,
 }
 
 fn secs(area: u128) -> f64 {
@@ -86,44 +71,6 @@ fn secs(area: u128) -> f64 {
 }
 
 impl RunResult {
-    pub fn collect(sc: &Scenario, run: u64, f: Finished) -> RunResult {
-        let o = &f.obs;
-        let mean = if o.waits_n == 0 { 0.0 } else { o.wait_sum_us as f64 / o.waits_n as f64 / 1e6 };
-        let ab = o.totals.abandoned;
-        RunResult {
-            run,
-            duration_s: sc.duration.as_secs_f64(),
-            totals: o.totals.clone(),
-            classes: o.classes.clone(),
-            window: o.window.as_ref().map(|w| w.2.clone()),
-            bins: o.bins.clone(),
-            areas: o.areas(),
-            wait_mean_s: mean,
-            wait_p50_s: o.wait_quantile(0.5),
-            wait_p90_s: o.wait_quantile(0.9),
-            wait_p95_s: o.wait_quantile(0.95),
-            wait_p99_s: o.wait_quantile(0.99),
-            wait_max_s: o.wait_quantile(1.0),
-            abandon_wait_mean_s: if ab == 0 { 0.0 } else { o.abandon_wait_sum_us as f64 / ab as f64 / 1e6 },
-            peak_in_flight: o.peak_in_system,
-            peak_busy_primary: o.peak_busy_primary,
-            waiting_end: f.waiting_end,
-            in_service_end: f.in_service_end,
-            fallback_cold_starts: f.fallback_cold_starts,
-            detection_s: f.detected_at,
-            broken_since_s: f.broken_since,
-            scale_log: f.scale_log,
-            saturation: f.saturation.iter().map(|&(a, b)| (a.as_secs_f64(), b.as_secs_f64())).collect(),
-            failure_log: f.failure_log,
-            failures_dropped: f.failures_dropped,
-            peak_pending_events: f.peak_pending_events,
-            queue_slots: f.queue_slots,
-            worker_records: f.worker_records,
-            arrival_error: f.arrival_error,
-            cost: sc.cost.clone(),
-        }
-    }
-
     /// Every scalar metric, by name, in a fixed order. `None` where a
     /// metric does not apply to this run (e.g. no detection happened).
     pub fn metrics(&self, class_names: &[String]) -> Vec<(String, Option<f64>)> {

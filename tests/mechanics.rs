@@ -22,8 +22,8 @@ use assert_cmd::Command;
 use serde_json::Value;
 use tempfile::TempDir;
 
-use surgesim::experiment::{self, Stat};
-use surgesim::model::{simulate, RunOptions};
+use surgesim::experiment::{self, simulate, Stat};
+use surgesim::model::RunOptions;
 use surgesim::observe::FailReason;
 use surgesim::result::RunResult;
 use surgesim::scenario::{self, overrides::Override, Scenario};

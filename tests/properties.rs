@@ -23,9 +23,9 @@ use proptest::sample::Index;
 use tempfile::TempDir;
 
 use surgesim::arrivals::ArrivalSpec;
-use surgesim::experiment;
+use surgesim::experiment::{self, simulate};
 use surgesim::model::calls::for_each_call;
-use surgesim::model::{simulate, RunOptions};
+use surgesim::model::RunOptions;
 use surgesim::observe::{Areas, Counts, FailReason};
 use surgesim::result::RunResult;
 use surgesim::scenario::overrides::Override;

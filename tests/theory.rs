@@ -793,7 +793,7 @@ fn pending_events_bounded_by_calls_in_flight() {
         admission: Some("max_wait = \"1000h\""),
     };
     let sc = load(&sc.toml());
-    let r = surgesim::model::simulate(&sc, 0, RunOptions::default());
+    let r = surgesim::experiment::simulate(&sc, 0, RunOptions::default());
     // One end or abandonment event per call in the system, the next
     // arrival, and a few periodic events.
     let bound = r.peak_in_flight as usize + 16;

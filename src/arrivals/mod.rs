@@ -50,6 +50,18 @@ impl ArrivalSpec {
         }
     }
 
+    /// The arrival rate at the start, calls per second: λ(0) for a Poisson
+    /// rate, the mean rate of a stationary bursty process, and for a trace
+    /// the average rate over the reported `span`.
+    pub fn starting_rate(&self, span: Tick) -> f64 {
+        match self {
+            ArrivalSpec::Poisson(rate) => rate.at(Tick::ZERO),
+            ArrivalSpec::Mmpp(m) => m.mean_rate(),
+            ArrivalSpec::Hawkes(h) => h.mean_rate(),
+            trace @ ArrivalSpec::Trace(_) => trace.expected_count(span) / span.as_secs_f64().max(f64::MIN_POSITIVE),
+        }
+    }
+
     /// The same process delayed by a warm-up of length `by`.
     pub fn shifted(&self, by: Tick) -> ArrivalSpec {
         match self {

@@ -24,8 +24,8 @@ pub struct Started {
 #[derive(Debug)]
 pub struct Fallback<'a> {
     spec: &'a FallbackSpec,
-    /// Internal time of reported t = 0 (scenario times are reported times).
-    offset: Tick,
+    /// The scenario's health on the internal clock (shifted by the warm-up).
+    health: Health,
     pub busy: u32,
     prov_busy: u32,
     /// Idle on-demand instances, by the time they became idle (oldest first).
@@ -41,10 +41,11 @@ pub struct Fallback<'a> {
 }
 
 impl<'a> Fallback<'a> {
+    /// The pool of `spec` on a clock whose reported t = 0 is internal `offset`.
     pub fn new(spec: &'a FallbackSpec, offset: Tick) -> Fallback<'a> {
         Fallback {
             spec,
-            offset,
+            health: spec.health.shifted(offset),
             busy: 0,
             prov_busy: 0,
             idle: VecDeque::new(),
@@ -58,36 +59,26 @@ impl<'a> Fallback<'a> {
         }
     }
 
-    /// Whether the fallback is broken at internal time `now`.
-    pub fn broken(&self, now: Tick) -> bool {
-        if self.fixed_at.is_some_and(|f| now >= f) {
-            return false;
-        }
-        match self.spec.health {
-            Health::Broken { from, until } => {
-                now >= self.offset.saturating_add(from) && now < self.offset.saturating_add(until)
-            }
-            _ => false,
-        }
+    fn fixed(&self, now: Tick) -> bool {
+        self.fixed_at.is_some_and(|f| now >= f)
     }
 
-    /// Probability that one start fails at `now`.
+    /// Whether the fallback is broken at internal time `now`.
+    pub fn broken(&self, now: Tick) -> bool {
+        !self.fixed(now) && self.health.broken_at(now)
+    }
+
+    /// Probability that one start fails at internal time `now`.
     pub fn failure_probability(&self, now: Tick) -> f64 {
-        if self.broken(now) {
-            return 1.0;
+        if self.fixed(now) {
+            return 0.0;
         }
-        match self.spec.health {
-            Health::Degraded(p) if self.fixed_at.is_none_or(|f| now < f) => p,
-            _ => 0.0,
-        }
+        self.health.failure_probability(now)
     }
 
     /// The first internal time the fallback is broken, if ever.
     pub fn broken_since(&self) -> Option<Tick> {
-        match self.spec.health {
-            Health::Broken { from, .. } => Some(self.offset.saturating_add(from)),
-            _ => None,
-        }
+        self.health.broken_since()
     }
 
     /// A deployed fix: healthy from `now` on.

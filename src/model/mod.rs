@@ -9,11 +9,15 @@
 //! Routing of an arriving call: a free primary slot; else, for an eligible
 //! class with routing on, the fallback (a failed start fails the call, a
 //! throttled one falls through); else the waiting queue when calls may
-//! wait; else failure with `worker_not_available`.
+//! wait; else failure: `fallback_throttled` when the fallback throttled the
+//! call (the refusal its logs show), `worker_not_available` when it was not
+//! tried.
 
 pub mod autoscaler;
 pub mod calls;
+mod canary;
 pub mod fallback;
+pub mod outcome;
 pub mod primary;
 mod waiting;
 
@@ -22,13 +26,14 @@ use rand::Rng;
 use crate::arrivals::{Arrival, ArrivalSpec};
 use crate::engine::{run_until, EventQueue, Handler};
 use crate::observe::{FailReason, Levels, Observer};
-use crate::result::{CallFailure, RunResult, FAILURE_LOG_LIMIT};
 use crate::rng::{stream, Stream, StreamRng};
 use crate::scenario::Scenario;
 use crate::time::Tick;
 use autoscaler::{Observation, ScaleEvent, Scaler};
 use calls::{Call, CallSource};
+use canary::Canary;
 use fallback::Fallback;
+pub use outcome::{CallFailure, Outcome, FAILURE_LOG_LIMIT};
 use primary::Primary;
 use waiting::WaitQueue;
 
@@ -79,7 +84,6 @@ struct Rngs {
     faults: StreamRng,
     fallback: StreamRng,
     provisioning: StreamRng,
-    canary: StreamRng,
 }
 
 struct Sim<'s> {
@@ -99,8 +103,7 @@ struct Sim<'s> {
     abandon_generation: u32,
     obs: Observer,
     arrivals_since_tick: u64,
-    canary_fails: u32,
-    detected_at: Option<Tick>,
+    canary: Canary<'s>,
     scale_log: Vec<ScaleEvent>,
     /// Start of the current spell in which arriving calls find the primary full.
     saturated_since: Option<Tick>,
@@ -291,6 +294,7 @@ impl<'s> Sim<'s> {
             calls_per_worker: self.primary.calls_per_worker(),
             demand: self.scaler.demand(),
             active: self.arrivals_since_tick > 0,
+            min: self.scaler.min,
         };
         self.arrivals_since_tick = 0;
         if let Some(to) = self.scaler.evaluate(now, &obs) {
@@ -303,44 +307,6 @@ impl<'s> Sim<'s> {
         let min = self.scaler.min;
         if self.primary.target_count() < min {
             self.set_target(now, min, cause, q);
-        }
-    }
-
-    fn on_canary(&mut self, now: Tick, q: &mut EventQueue<Ev>) {
-        let (Some(fb), Some(spec)) = (&self.fallback, self.sc.fallback.as_ref().and_then(|f| f.canary.as_ref())) else {
-            return;
-        };
-        let u: f64 = self.rng.canary.random();
-        if u < fb.failure_probability(now) {
-            self.canary_fails += 1;
-        } else {
-            self.canary_fails = 0;
-        }
-        if self.canary_fails >= spec.failures_to_alert && self.detected_at.is_none() {
-            self.detected_at = Some(now);
-            for (idx, a) in spec.on_detect.iter().enumerate() {
-                q.push(now.saturating_add(a.after), Ev::Action { idx: idx as u32 });
-            }
-        }
-        if self.detected_at.is_none() {
-            q.push(now.saturating_add(spec.interval), Ev::Canary);
-        }
-    }
-
-    fn on_action(&mut self, now: Tick, idx: u32, q: &mut EventQueue<Ev>) {
-        let Some(spec) = self.sc.fallback.as_ref().and_then(|f| f.canary.as_ref()) else { return };
-        let a = &spec.on_detect[idx as usize];
-        if let Some(m) = a.primary_min {
-            self.scaler.set_min(m, true);
-            self.raise_to_min(now, "on_detect", q);
-        }
-        if let Some(fb) = self.fallback.as_mut() {
-            if a.stop_routing {
-                fb.routing = false;
-            }
-            if a.fix_fallback {
-                fb.fix(now);
-            }
         }
     }
 }
@@ -401,12 +367,13 @@ impl Handler for Sim<'_> {
 }
 
 /// Simulates run `run` of `sc` (its random streams derive from the
-/// scenario seed and `run`).
-pub fn simulate(sc: &Scenario, run: u64, opts: RunOptions) -> RunResult {
-    simulate_with(sc, &sc.arrivals.shifted(sc.warmup), run, opts)
+/// scenario seed and `run`). `experiment::simulate` collects the outcome
+/// into a `RunResult`.
+pub fn run(sc: &Scenario, run: u64, opts: RunOptions) -> Outcome {
+    run_with(sc, &sc.arrivals.shifted(sc.warmup), run, opts)
 }
 
-fn simulate_with(sc: &Scenario, arrivals: &ArrivalSpec, run: u64, opts: RunOptions) -> RunResult {
+fn run_with(sc: &Scenario, arrivals: &ArrivalSpec, run: u64, opts: RunOptions) -> Outcome {
     let seed = sc.seed;
     let warm = sc.warmup;
     let end = warm.saturating_add(sc.duration);
@@ -422,7 +389,6 @@ fn simulate_with(sc: &Scenario, arrivals: &ArrivalSpec, run: u64, opts: RunOptio
             faults: stream(seed, run, Stream::Faults),
             fallback: stream(seed, run, Stream::Fallback),
             provisioning: stream(seed, run, Stream::Provisioning),
-            canary: stream(seed, run, Stream::Canary),
         },
         eligible: sc.classes.iter().map(|c| c.fallback_eligible).collect(),
         primary: Primary::new(sc.primary.workers, sc.primary.calls_per_worker),
@@ -433,8 +399,7 @@ fn simulate_with(sc: &Scenario, arrivals: &ArrivalSpec, run: u64, opts: RunOptio
         abandon_generation: 0,
         obs: Observer::new(sc.duration, sc.bin, sc.classes.len(), sc.window),
         arrivals_since_tick: 0,
-        canary_fails: 0,
-        detected_at: None,
+        canary: Canary::new(sc, run),
         scale_log: Vec::new(),
         saturated_since: None,
         saturation: Vec::new(),
@@ -464,50 +429,24 @@ fn simulate_with(sc: &Scenario, arrivals: &ArrivalSpec, run: u64, opts: RunOptio
     for (idx, &(at, _)) in a.schedule.iter().enumerate() {
         q.push(warm.saturating_add(at), Ev::ScheduledMin { idx: idx as u32 });
     }
-    if let Some(c) = sc.fallback.as_ref().and_then(|f| f.canary.as_ref()) {
-        // Probes at clock_start + offset + k·interval (k may be negative:
-        // they run during the warm-up too).
-        let phase = Tick((warm.0 + c.offset.0) % c.interval.0);
-        q.push(if phase > Tick::ZERO { phase } else { c.interval }, Ev::Canary);
-    }
+    sim.canary.schedule_first(warm, &mut q);
     run_until(&mut sim, &mut q, end);
     let l = sim.levels();
     sim.obs.advance(sc.duration, &l);
-    RunResult::collect(sc, run, sim.into_parts(q.allocated()))
-}
-
-/// What a finished simulation hands to [`RunResult::collect`].
-pub struct Finished {
-    pub obs: Observer,
-    pub waiting_end: u64,
-    pub in_service_end: u64,
-    pub fallback_cold_starts: u64,
-    /// Reported seconds (negative: during the warm-up).
-    pub detected_at: Option<f64>,
-    pub broken_since: Option<f64>,
-    pub scale_log: Vec<ScaleEvent>,
-    /// Spells `[from, to)` in which arriving calls found the primary full.
-    pub saturation: Vec<(Tick, Tick)>,
-    pub failure_log: Option<Vec<CallFailure>>,
-    pub failures_dropped: u64,
-    pub peak_pending_events: usize,
-    /// Event slots the queue holds allocated at the end of the run.
-    pub queue_slots: usize,
-    pub worker_records: usize,
-    pub arrival_error: Option<String>,
+    sim.into_outcome(q.allocated())
 }
 
 impl Sim<'_> {
-    fn into_parts(self, queue_slots: usize) -> Finished {
+    fn into_outcome(self, queue_slots: usize) -> Outcome {
         let warm = self.warm;
         let rep = |t: Tick| t.saturating_sub(warm);
         let signed = |t: Tick| t.as_secs_f64() - warm.as_secs_f64();
         let waiting_end = self.waiting.iter_live().filter(|w| w.arrival >= warm).count() as u64;
-        Finished {
+        Outcome {
             in_service_end: self.primary.busy + self.fallback.as_ref().map_or(0, |f| f.busy as u64),
             waiting_end,
             fallback_cold_starts: self.fallback_cold_starts,
-            detected_at: self.detected_at.map(signed),
+            detected_at: self.canary.detected_at.map(signed),
             broken_since: self.fallback.as_ref().and_then(|f| f.broken_since()).map(signed),
             scale_log: self
                 .scale_log

@@ -24,15 +24,10 @@ pub struct Cause {
 
 fn fallback_problem(sc: &Scenario) -> String {
     let Some(f) = &sc.fallback else { return "no fallback configured".into() };
-    match (&f.image_arch, &f.runtime_arch) {
-        (Some(i), Some(r)) if matches!(f.health, Health::Broken { .. }) && !crate::scenario::same_arch(i, r) => {
-            format!("fallback start failed (image {i} ≠ runtime {r})")
-        }
-        _ => match f.health {
-            Health::Broken { .. } => "fallback start failed (fallback broken)".into(),
-            Health::Degraded(p) => format!("fallback start failed (degraded: each start fails with p = {p})"),
-            Health::Healthy => "fallback start failed".into(),
-        },
+    match (f.arch_mismatch(), f.health) {
+        (Some((i, r)), Health::Broken { .. }) => format!("fallback start failed (image {i} ≠ runtime {r})"),
+        (_, Health::Healthy) => "fallback start failed".into(),
+        (_, h) => format!("fallback start failed ({})", h.describe()),
     }
 }
 

@@ -137,8 +137,9 @@ pub struct FallbackSpec {
     pub canary: Option<CanarySpec>,
 }
 
-/// Fallback health over the run.
-#[derive(Clone, Debug, PartialEq)]
+/// Fallback health over the run. Its times are reported times (from
+/// t = 0); the model shifts them by the warm-up ([`Health::shifted`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Health {
     Healthy,
     /// Each invocation fails with probability p.
@@ -148,6 +149,62 @@ pub enum Health {
         from: Tick,
         until: Tick,
     },
+}
+
+impl Health {
+    /// The same health `by` later (for a clock that starts before t = 0).
+    pub fn shifted(&self, by: Tick) -> Health {
+        match *self {
+            Health::Broken { from, until } => {
+                Health::Broken { from: from.saturating_add(by), until: until.saturating_add(by) }
+            }
+            other => other,
+        }
+    }
+
+    /// Whether every start fails at `t`.
+    pub fn broken_at(&self, t: Tick) -> bool {
+        matches!(*self, Health::Broken { from, until } if t >= from && t < until)
+    }
+
+    /// Probability that one start fails at `t` (before any fix).
+    pub fn failure_probability(&self, t: Tick) -> f64 {
+        match *self {
+            Health::Healthy => 0.0,
+            Health::Degraded(p) => p,
+            Health::Broken { .. } => {
+                if self.broken_at(t) {
+                    1.0
+                } else {
+                    0.0
+                }
+            }
+        }
+    }
+
+    /// The first time every start fails, if ever.
+    pub fn broken_since(&self) -> Option<Tick> {
+        match *self {
+            Health::Broken { from, .. } => Some(from),
+            _ => None,
+        }
+    }
+
+    /// The health as a failed start's explanation reads it.
+    pub fn describe(&self) -> String {
+        match *self {
+            Health::Healthy => "healthy".into(),
+            Health::Degraded(p) => format!("degraded: each start fails with p = {p}"),
+            Health::Broken { .. } => "fallback broken".into(),
+        }
+    }
+}
+
+impl FallbackSpec {
+    /// The image and runtime architectures, when both are given and differ.
+    pub fn arch_mismatch(&self) -> Option<(&str, &str)> {
+        arch_mismatch(self.image_arch.as_deref(), self.runtime_arch.as_deref())
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -180,9 +237,19 @@ pub struct CostSpec {
     pub fallback_per_second: f64,
 }
 
+/// The image and runtime architectures when both are given and name
+/// different CPUs: the one place a mismatch is decided. Without an explicit
+/// `health`, validation makes such a fallback broken for the whole run.
+pub fn arch_mismatch<'a>(image: Option<&'a str>, runtime: Option<&'a str>) -> Option<(&'a str, &'a str)> {
+    match (image, runtime) {
+        (Some(i), Some(r)) if !same_arch(i, r) => Some((i, r)),
+        _ => None,
+    }
+}
+
 /// Whether two CPU architecture names mean the same (`aarch64` = `arm64`,
 /// `amd64` = `x86` = `x86_64`), case-insensitively.
-pub fn same_arch(a: &str, b: &str) -> bool {
+fn same_arch(a: &str, b: &str) -> bool {
     let norm = |s: &str| match s.to_ascii_lowercase().as_str() {
         "arm64" | "aarch64" => "arm64".to_string(),
         "x86_64" | "x86" | "amd64" | "x64" => "x86_64".to_string(),

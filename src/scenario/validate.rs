@@ -559,16 +559,14 @@ fn validate_fallback(cx: &Ctx, raw: &RawFallback, warnings: &mut Vec<String>) ->
             _ => return cx.err(f("health"), "expected { degraded = P } or { broken_from = T, broken_until = T }, not both"),
         },
     };
-    if let (Some(img), Some(rt)) = (&fb.image_arch, &fb.runtime_arch) {
-        if !super::same_arch(img, rt) {
-            warnings.push(if fb.health.is_none() {
-                format!("fallback.image_arch {img} ≠ fallback.runtime_arch {rt}: every fallback start fails (broken) until fixed")
-            } else {
-                format!("fallback.image_arch {img} ≠ fallback.runtime_arch {rt}: starts fail while fallback.health says broken")
-            });
-            if fb.health.is_none() {
-                health = Health::Broken { from: Tick::ZERO, until: Tick::MAX };
-            }
+    if let Some((img, rt)) = super::arch_mismatch(fb.image_arch.as_deref(), fb.runtime_arch.as_deref()) {
+        warnings.push(if fb.health.is_none() {
+            format!("fallback.image_arch {img} ≠ fallback.runtime_arch {rt}: every fallback start fails (broken) until fixed")
+        } else {
+            format!("fallback.image_arch {img} ≠ fallback.runtime_arch {rt}: starts fail while fallback.health says broken")
+        });
+        if fb.health.is_none() {
+            health = Health::Broken { from: Tick::ZERO, until: Tick::MAX };
         }
     }
     let canary = match &fb.canary {

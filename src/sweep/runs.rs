@@ -12,12 +12,10 @@
 use rayon::prelude::*;
 
 use super::grid::Point;
-use crate::arrivals::ArrivalSpec;
-use crate::experiment::Stat;
-use crate::model::{simulate, RunOptions};
+use crate::experiment::{simulate, Stat};
+use crate::model::RunOptions;
 use crate::result::RunResult;
 use crate::scenario::Scenario;
-use crate::time::Tick;
 
 /// The metrics a sweep reports, in column order (names of
 /// [`RunResult::metrics`]). `window.failed` only when the scenario has a
@@ -41,20 +39,6 @@ pub fn metrics_for(sc: &Scenario) -> Vec<&'static str> {
     SWEEP_METRICS.iter().copied().filter(|m| *m != "window.failed" || sc.window.is_some()).collect()
 }
 
-/// The arrival rate at the scenario's start, calls per second: λ(0) for a
-/// Poisson rate, the mean rate of a stationary bursty process, and the
-/// average rate over the reported span for a trace.
-pub fn starting_rate(sc: &Scenario) -> f64 {
-    match &sc.arrivals {
-        ArrivalSpec::Poisson(rate) => rate.at(Tick::ZERO),
-        ArrivalSpec::Mmpp(m) => m.mean_rate(),
-        ArrivalSpec::Hawkes(h) => h.mean_rate(),
-        trace @ ArrivalSpec::Trace(_) => {
-            trace.expected_count(sc.duration) / sc.duration.as_secs_f64().max(f64::MIN_POSITIVE)
-        }
-    }
-}
-
 /// Mean call duration in seconds, over the classes weighted by share.
 pub fn mean_duration_s(sc: &Scenario) -> f64 {
     let total: f64 = sc.classes.iter().map(|c| c.share).sum();
@@ -63,11 +47,12 @@ pub fn mean_duration_s(sc: &Scenario) -> f64 {
 
 /// Provisioned headroom at the start, in percent: the initial primary
 /// slots (workers × calls per worker) over the slots the starting load
-/// keeps busy on average (Little's law: λ(0) × mean duration), minus one.
+/// keeps busy on average (Little's law: λ(0) × mean duration, λ(0) from
+/// [`crate::arrivals::ArrivalSpec::starting_rate`]), minus one.
 /// 0 % means exactly enough slots for the mean starting load, 50 % half as
 /// many again, −20 % a fifth too few. Infinite when the starting load is 0.
 pub fn headroom_pct(sc: &Scenario) -> f64 {
-    let offered = starting_rate(sc) * mean_duration_s(sc);
+    let offered = sc.arrivals.starting_rate(sc.duration) * mean_duration_s(sc);
     if offered <= 0.0 {
         return f64::INFINITY;
     }

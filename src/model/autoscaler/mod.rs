@@ -7,6 +7,7 @@
 //! A policy is one file: a function from an [`Observation`] to a
 //! [`Recommendation`].
 
+mod scheduled;
 mod step;
 mod target;
 
@@ -26,6 +27,8 @@ pub struct Observation {
     pub demand: f64,
     /// Whether any call arrived since the last evaluation (activation from zero).
     pub active: bool,
+    /// The minimum in force (schedule and `on_detect` floors).
+    pub min: u32,
 }
 
 impl Observation {
@@ -54,7 +57,8 @@ pub enum Recommendation {
 
 fn recommend(policy: &PolicyKind, obs: &Observation) -> Recommendation {
     match policy {
-        PolicyKind::None | PolicyKind::Scheduled => Recommendation::Hold,
+        PolicyKind::None => Recommendation::Hold,
+        PolicyKind::Scheduled => scheduled::recommend(obs),
         PolicyKind::TargetUtilization { target, tolerance } => target::recommend(*target, *tolerance, obs),
         PolicyKind::Step { steps, scale_in } => step::recommend(steps, *scale_in, obs),
     }
@@ -125,11 +129,9 @@ impl<'a> Scaler<'a> {
     /// The new worker target at `now`, or `None` to keep `obs.current`.
     pub fn evaluate(&mut self, now: Tick, obs: &Observation) -> Option<u32> {
         let cur = obs.current;
-        let wish = match (&self.spec.policy, recommend(&self.spec.policy, obs)) {
-            // The scheduled policy follows its minimum, down as well as up.
-            (PolicyKind::Scheduled, _) => self.min,
-            (_, Recommendation::Hold) => cur,
-            (_, Recommendation::Workers(n)) => n,
+        let wish = match recommend(&self.spec.policy, obs) {
+            Recommendation::Hold => cur,
+            Recommendation::Workers(n) => n,
         };
         let wish = wish.clamp(self.min, self.max);
         // Scale-down stabilisation: act on the highest wish in the window.
@@ -205,7 +207,7 @@ mod tests {
     }
 
     fn obs(current: u32, demand: f64) -> Observation {
-        Observation { current, ready: current, calls_per_worker: 10, demand, active: demand > 0.0 }
+        Observation { current, ready: current, calls_per_worker: 10, demand, active: demand > 0.0, min: 2 }
     }
 
     #[test]
@@ -223,6 +225,18 @@ mod tests {
         // Demand halves: the wish (10) is held back by the 20 seen 30 s ago.
         assert_eq!(sc.evaluate(Tick::from_secs(30), &obs(20, 50.0)), None);
         assert_eq!(sc.evaluate(Tick::from_secs(60), &obs(20, 50.0)), Some(10));
+    }
+
+    #[test]
+    fn scheduled_follows_its_minimum_down_as_well_as_up() {
+        let mut s = spec(PolicyKind::Scheduled);
+        s.scale_down_stabilization = Tick::ZERO;
+        let mut sc = Scaler::new(&s);
+        let seen = |current, min| Observation { min, ..obs(current, 500.0) };
+        sc.set_min(30, false);
+        assert_eq!(sc.evaluate(Tick::ZERO, &seen(10, sc.min)), Some(30));
+        sc.set_min(5, false);
+        assert_eq!(sc.evaluate(Tick::from_secs(15), &seen(30, sc.min)), Some(5));
     }
 
     #[test]

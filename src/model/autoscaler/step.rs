@@ -21,7 +21,7 @@ mod tests {
     #[test]
     fn highest_crossed_step_wins() {
         let steps = [(0.8, 5), (0.95, 20)];
-        let o = |demand| Observation { current: 10, ready: 10, calls_per_worker: 10, demand, active: true };
+        let o = |demand| Observation { current: 10, ready: 10, calls_per_worker: 10, demand, active: true, min: 0 };
         assert_eq!(recommend(&steps, Some((0.3, 2)), &o(85.0)), Recommendation::Workers(15));
         assert_eq!(recommend(&steps, Some((0.3, 2)), &o(99.0)), Recommendation::Workers(30));
         assert_eq!(recommend(&steps, Some((0.3, 2)), &o(50.0)), Recommendation::Hold);

@@ -26,14 +26,14 @@ mod tests {
 
     #[test]
     fn tolerance_band_holds() {
-        let o = Observation { current: 10, ready: 10, calls_per_worker: 10, demand: 74.0, active: true };
+        let o = Observation { current: 10, ready: 10, calls_per_worker: 10, demand: 74.0, active: true, min: 0 };
         assert_eq!(recommend(0.7, 0.1, &o), Recommendation::Hold);
         assert_eq!(recommend(0.7, 0.0, &o), Recommendation::Workers(11));
     }
 
     #[test]
     fn activates_from_zero() {
-        let o = Observation { current: 0, ready: 0, calls_per_worker: 10, demand: 0.0, active: true };
+        let o = Observation { current: 0, ready: 0, calls_per_worker: 10, demand: 0.0, active: true, min: 0 };
         assert_eq!(recommend(0.7, 0.1, &o), Recommendation::Workers(1));
     }
 }

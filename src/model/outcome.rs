@@ -1,0 +1,48 @@
+//! What one simulated run hands back: the observer with its counts, bins
+//! and integrals, and the logs the model kept (scaling decisions,
+//! saturation spells, failed calls), every time already reported (relative
+//! to t = 0). `experiment::simulate` collects it into a `RunResult`.
+
+pub use super::autoscaler::ScaleEvent;
+use crate::observe::{FailReason, Observer};
+use crate::time::Tick;
+
+/// Largest number of failed calls kept in a run's failure log.
+pub const FAILURE_LOG_LIMIT: usize = 100_000;
+
+/// One failed call, for the optional failure log.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CallFailure {
+    /// Reported time of the arrival.
+    pub at: Tick,
+    pub class: u16,
+    pub reason: FailReason,
+    pub busy_primary: u64,
+    pub capacity_primary: u64,
+    pub fallback_busy: u32,
+}
+
+/// Everything a finished run measured, as the model leaves it.
+pub struct Outcome {
+    pub obs: Observer,
+    /// Calls still waiting at the end (arrived in the reported span).
+    pub waiting_end: u64,
+    /// Calls in service at the end (any arrival time).
+    pub in_service_end: u64,
+    pub fallback_cold_starts: u64,
+    /// Reported seconds the canary raised its alert (negative: during the warm-up).
+    pub detected_at: Option<f64>,
+    /// Reported seconds the fallback became broken.
+    pub broken_since: Option<f64>,
+    pub scale_log: Vec<ScaleEvent>,
+    /// Spells `[from, to)` in which arriving calls found the primary full.
+    pub saturation: Vec<(Tick, Tick)>,
+    pub failure_log: Option<Vec<CallFailure>>,
+    pub failures_dropped: u64,
+    pub peak_pending_events: usize,
+    /// Event slots the queue holds allocated at the end of the run.
+    pub queue_slots: usize,
+    pub worker_records: usize,
+    /// A trace read error that ended the arrivals early (the run is invalid).
+    pub arrival_error: Option<String>,
+}
