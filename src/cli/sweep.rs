@@ -69,7 +69,8 @@ pub struct PlanArgs {
     #[arg(long, value_name = "PATH=FROM..TO")]
     pub vary: String,
     /// Grid step of --vary (default: 1 for integer ranges, 1% of the range
-    /// for float ranges; with --frontier, a tenth of the range).
+    /// for float ranges; with --frontier, a tenth of the range). TO is
+    /// always probed when needed, even where the step does not land on it.
     #[arg(long)]
     pub step: Option<String>,
     /// The objective, e.g. 'failure_rate<=0.001' (any metric of summary.json).
@@ -305,7 +306,8 @@ fn planning(args: &PlanArgs) -> Result<Planning> {
         (None, Some(own)) => own,
         (None, None) => default_step(&range, args.frontier.is_some()),
     };
-    let axis = Axis::new("--vary", &range, step)?;
+    // TO is always a candidate, even off the step grid (10..30 with --step 100).
+    let axis = Axis::new("--vary", &range, step)?.ending_at_to();
     let objective = Objective::parse(&args.slo, &metric_names(&sc0)).map_err(|e| anyhow!("--slo {e}"))?;
     if !(0.5..1.0).contains(&args.confidence) {
         bail!("--confidence {}: expected a level in [0.5, 1), e.g. 0.95", args.confidence);
@@ -355,12 +357,13 @@ pub fn plan(args: PlanArgs) -> Result<ExitCode> {
         text.push('\n');
     };
     say(format!(
-        "{} — plan {} over {} ({} values, step {}) for {} at {}% confidence; metric assumed to improve as it {}",
+        "{} — plan {} over {} ({} values, step {}{}) for {} at {}% confidence; metric assumed to improve as it {}",
         sc0.name,
         axis.path,
         axis.arg,
         axis.len(),
         axis.step,
+        if axis.to_off_step() { format!(", and TO {}", axis.to) } else { String::new() },
         spec.objective.key,
         num(spec.confidence * 100.0),
         if args.decreasing { "shrinks" } else { "grows" }
