@@ -206,8 +206,9 @@ pub fn sweep(args: SweepArgs) -> Result<ExitCode> {
     let info = SweepInfo::new(&sc0.name, base.digest(), &grid, args.replications);
     let dir = match shard {
         Some(s) => publish(staged, |st| {
-            st.write("sweep.part.csv", &table.to_csv())?;
-            st.write("manifest.json", Manifest::new(info.clone(), s).to_json().as_bytes())?;
+            let csv = table.to_csv();
+            st.write("sweep.part.csv", &csv)?;
+            st.write("manifest.json", Manifest::new(info.clone(), s, sc0.seed, &grid, &csv).to_json().as_bytes())?;
             Ok(())
         })?,
         None => publish(staged, |st| write_sweep(st, &info, &table))?,
@@ -274,8 +275,9 @@ fn read_part(dir: &Path) -> Result<Part> {
         })
     };
     let manifest = Manifest::from_json(&name, &String::from_utf8_lossy(&read("manifest.json")?))?;
-    let table = Table::from_csv(&read("sweep.part.csv")?).with_context(|| format!("part {name}: sweep.part.csv"))?;
-    Ok(Part { name, manifest, table })
+    let csv = read("sweep.part.csv")?;
+    let table = Table::from_csv(&csv).with_context(|| format!("part {name}: sweep.part.csv"))?;
+    Ok(Part { name, manifest, table, csv_sha256: shard::sha256_hex(&csv) })
 }
 
 // ---------------------------------------------------------------------------
