@@ -84,6 +84,9 @@ struct Report {
     rule: &'static str,
     passed: bool,
     scenarios: Vec<ScenarioReport>,
+    /// With `--baseline`: scenarios it has no entry for (not compared).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    without_baseline: Option<usize>,
 }
 
 const RULE: &str = "an objective passes only when the confidence bound on its bad side meets the threshold \
@@ -91,33 +94,69 @@ const RULE: &str = "an objective passes only when the confidence bound on its ba
 
 type Baseline = BTreeMap<String, BTreeMap<String, f64>>;
 
+/// The scenario files among `paths`, folders searched recursively in name
+/// order. Each folder and each file is visited once, however many links
+/// lead to it (a symlink back to a parent folder is a cycle, not an
+/// endless tree): a repeat is skipped with a note naming where it was
+/// first seen.
 fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-            .with_context(|| format!("cannot read folder {}", dir.display()))?
-            .map(|e| e.map(|e| e.path()))
-            .collect::<Result<_, _>>()?;
-        entries.sort();
-        for p in entries {
-            if p.is_dir() {
-                walk(&p, out)?;
-            } else if p.extension().is_some_and(|e| e == "toml") {
-                out.push(p);
+    struct Walk {
+        out: Vec<PathBuf>,
+        /// Canonical path of each folder and file seen -> the path it was first seen as.
+        seen: std::collections::HashMap<PathBuf, PathBuf>,
+    }
+    impl Walk {
+        /// True the first time `p` (followed through links) is seen.
+        fn first(&mut self, p: &Path, what: &'static str) -> bool {
+            let key = std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+            match self.seen.get(&key) {
+                Some(first) if what == "folder" => {
+                    eprintln!("note: {} is folder {} again (a link): searched once", p.display(), first.display());
+                    false
+                }
+                Some(first) => {
+                    eprintln!("note: {} is the same file as {}: checked once", p.display(), first.display());
+                    false
+                }
+                None => {
+                    self.seen.insert(key, p.to_path_buf());
+                    true
+                }
             }
         }
-        Ok(())
+
+        fn dir(&mut self, dir: &Path) -> Result<()> {
+            if !self.first(dir, "folder") {
+                return Ok(());
+            }
+            let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+                .with_context(|| format!("cannot read folder {}", dir.display()))?
+                .map(|e| e.map(|e| e.path()))
+                .collect::<Result<_, _>>()?;
+            entries.sort();
+            for p in entries {
+                if p.is_dir() {
+                    self.dir(&p)?;
+                } else if p.extension().is_some_and(|e| e == "toml") && self.first(&p, "file") {
+                    self.out.push(p);
+                }
+            }
+            Ok(())
+        }
     }
-    let mut out = Vec::new();
+    let mut walk = Walk { out: Vec::new(), seen: Default::default() };
     for p in paths {
         if p.is_dir() {
-            walk(p, &mut out)?;
+            walk.dir(p)?;
         } else if p.exists() {
-            out.push(p.clone());
+            if walk.first(p, "file") {
+                walk.out.push(p.clone());
+            }
         } else {
             bail!("no such file or folder: {}", p.display());
         }
     }
-    Ok(out)
+    Ok(walk.out)
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -169,15 +208,26 @@ pub fn check(a: CheckArgs) -> Result<ExitCode> {
     super::set_threads(a.threads)?;
     let mut reports = Vec::new();
     let mut new_baseline = Baseline::new();
+    let mut unbaselined = 0;
     for (file, sc, slo, digest) in &work {
         let agg = experiment::run(sc, slo.replications, RunOptions::default());
         super::run::ensure_complete(&agg)?;
         let verdicts: Vec<Verdict> = slo.objectives.iter().map(|o| o.judge(&agg, slo.confidence)).collect();
         let results_digest = hex(&Sha256::digest(json::to_string(sc, &agg).as_bytes()));
         let means = baseline_means(&agg);
-        let regressions = match baseline.as_ref().and_then(|b| b.get(&sc.name)) {
-            Some(base) => regressions(base, &means, a.tolerance),
-            None => Vec::new(),
+        let regressions = match (&baseline, baseline.as_ref().and_then(|b| b.get(&sc.name))) {
+            (_, Some(base)) => regressions(base, &means, a.tolerance),
+            (Some(_), None) => {
+                eprintln!(
+                    "warning: baseline {} has no entry for scenario {} ({}): not compared",
+                    a.baseline.as_deref().unwrap_or(Path::new("")).display(),
+                    sc.name,
+                    file.display()
+                );
+                unbaselined += 1;
+                Vec::new()
+            }
+            (None, None) => Vec::new(),
         };
         new_baseline.insert(sc.name.clone(), means);
         reports.push(ScenarioReport {
@@ -192,7 +242,8 @@ pub fn check(a: CheckArgs) -> Result<ExitCode> {
         });
     }
     let passed = reports.iter().all(|r| r.verdicts.iter().all(|v| v.pass) && r.regressions.is_empty());
-    let report = Report { rule: RULE, passed, scenarios: reports };
+    let without_baseline = a.baseline.as_ref().map(|_| unbaselined);
+    let report = Report { rule: RULE, passed, scenarios: reports, without_baseline };
     print!("{}", render(&report));
     if let Some(p) = &a.junit {
         write_atomic(p, junit(&report)?.as_bytes())?;
@@ -272,7 +323,7 @@ fn render(r: &Report) -> String {
     let failed: usize = r.scenarios.iter().map(|s| s.verdicts.iter().filter(|v| !v.pass).count()).sum();
     let regs: usize = r.scenarios.iter().map(|s| s.regressions.len()).sum();
     let _ = writeln!(s, "rule: {}", r.rule);
-    let _ = writeln!(
+    let _ = write!(
         s,
         "{}: {} objective(s) failed, {} regression(s), {} scenario(s) checked",
         if r.passed { "PASS" } else { "FAIL" },
@@ -280,6 +331,12 @@ fn render(r: &Report) -> String {
         regs,
         r.scenarios.len()
     );
+    match r.without_baseline {
+        Some(n) => {
+            let _ = writeln!(s, ", {n} without a baseline entry");
+        }
+        None => s.push('\n'),
+    }
     s
 }
 

@@ -23,7 +23,7 @@ use surgesim::sweep::curves::curves;
 use surgesim::sweep::frontier::{self, FrontierPoint, Status};
 use surgesim::sweep::plan::{self, PlanSpec, Probe};
 use surgesim::sweep::rows::Table;
-use surgesim::sweep::runs::{metrics_for, run_points};
+use surgesim::sweep::runs::{metrics_for, run_lazily};
 use surgesim::sweep::shard::{self, Part, SweepInfo};
 use surgesim::sweep::{Axis, AxisValue, BaseScenario, Grid, Manifest, Shard};
 
@@ -36,7 +36,8 @@ pub struct SweepArgs {
     pub scenario: ScenarioArgs,
     /// A numeric scenario field and its range, TO inclusive (integers stay
     /// integers when FROM, TO and STEP are). Repeat for a grid; the first
-    /// varies slowest.
+    /// varies slowest. At most 100000 points in all (the product of the
+    /// ranges' value counts); a larger grid is refused before anything runs.
     #[arg(long, required = true, value_name = "PATH=FROM..TO:STEP")]
     pub vary: Vec<String>,
     /// Replications per point; every point uses indices 0..R (common random numbers).
@@ -68,7 +69,8 @@ pub struct PlanArgs {
     #[arg(long, value_name = "PATH=FROM..TO")]
     pub vary: String,
     /// Grid step of --vary (default: 1 for integer ranges, 1% of the range
-    /// for float ranges; with --frontier, a tenth of the range).
+    /// for float ranges; with --frontier, a tenth of the range). TO is
+    /// always probed when needed, even where the step does not land on it.
     #[arg(long)]
     pub step: Option<String>,
     /// The objective, e.g. 'failure_rate<=0.001' (any metric of summary.json).
@@ -173,12 +175,12 @@ pub fn sweep(args: SweepArgs) -> Result<ExitCode> {
         }
     }
     let grid = Grid::new(axes);
-    if grid.len() > surgesim::sweep::grid::MAX_POINTS {
-        bail!("the grid has more than {} points; use larger steps", surgesim::sweep::grid::MAX_POINTS);
-    }
-    let scenarios = base.load_grid(&grid)?;
-    for (i, sc) in scenarios.iter().enumerate() {
-        check_budget(sc, args.replications, args.max_calls).with_context(|| format!("sweep point {i}"))?;
+    grid.check_size()?;
+    // Every point is checked before anything runs; none is kept.
+    base.check_axes(&grid)?;
+    for i in 0..grid.len() {
+        let sc = base.load_at(&grid, i)?;
+        check_budget(&sc, args.replications, args.max_calls).with_context(|| format!("sweep point {i}"))?;
     }
     warn(&sc0);
     set_threads(args.threads)?;
@@ -188,28 +190,25 @@ pub fn sweep(args: SweepArgs) -> Result<ExitCode> {
     });
     let staged = Staged::begin(&out, args.force)?;
 
-    let points: Vec<_> = grid
-        .shard_points(shard.unwrap_or(Shard::ALL))
-        .into_iter()
-        .map(|p| {
-            let sc = scenarios[p.index].clone();
-            (p, sc)
-        })
-        .collect();
-    drop(scenarios);
-    let bar = progress(Some(points.len() as u64 * args.replications), "runs");
-    let results = run_points(&points, args.replications, Default::default(), &|| bar.inc(1));
+    let shard_len = grid.shard_iter(shard.unwrap_or(Shard::ALL)).len();
+    let bar = progress(Some(shard_len as u64 * args.replications), "runs");
+    let mut table = Table::new(&grid.paths(), &metrics_for(&sc0));
+    run_lazily(
+        grid.shard_iter(shard.unwrap_or(Shard::ALL)),
+        args.replications,
+        Default::default(),
+        |p| base.load_at(&grid, p.index),
+        &|| bar.inc(1),
+        |r| table.push(&r),
+    )?;
     bar.finish_and_clear();
 
-    let mut table = Table::new(&grid.paths(), &metrics_for(&sc0));
-    for r in &results {
-        table.push(r);
-    }
     let info = SweepInfo::new(&sc0.name, base.digest(), &grid, args.replications);
     let dir = match shard {
         Some(s) => publish(staged, |st| {
-            st.write("sweep.part.csv", &table.to_csv())?;
-            st.write("manifest.json", Manifest::new(info.clone(), s).to_json().as_bytes())?;
+            let csv = table.to_csv();
+            st.write("sweep.part.csv", &csv)?;
+            st.write("manifest.json", Manifest::new(info.clone(), s, sc0.seed, &grid, &csv).to_json().as_bytes())?;
             Ok(())
         })?,
         None => publish(staged, |st| write_sweep(st, &info, &table))?,
@@ -275,8 +274,9 @@ fn read_part(dir: &Path) -> Result<Part> {
         })
     };
     let manifest = Manifest::from_json(&name, &String::from_utf8_lossy(&read("manifest.json")?))?;
-    let table = Table::from_csv(&read("sweep.part.csv")?).with_context(|| format!("part {name}: sweep.part.csv"))?;
-    Ok(Part { name, manifest, table })
+    let csv = read("sweep.part.csv")?;
+    let table = Table::from_csv(&csv).with_context(|| format!("part {name}: sweep.part.csv"))?;
+    Ok(Part { name, manifest, table, csv_sha256: shard::sha256_hex(&csv) })
 }
 
 // ---------------------------------------------------------------------------
@@ -307,7 +307,8 @@ fn planning(args: &PlanArgs) -> Result<Planning> {
         (None, Some(own)) => own,
         (None, None) => default_step(&range, args.frontier.is_some()),
     };
-    let axis = Axis::new("--vary", &range, step)?;
+    // TO is always a candidate, even off the step grid (10..30 with --step 100).
+    let axis = Axis::new("--vary", &range, step)?.ending_at_to();
     let objective = Objective::parse(&args.slo, &metric_names(&sc0)).map_err(|e| anyhow!("--slo {e}"))?;
     if !(0.5..1.0).contains(&args.confidence) {
         bail!("--confidence {}: expected a level in [0.5, 1), e.g. 0.95", args.confidence);
@@ -357,12 +358,13 @@ pub fn plan(args: PlanArgs) -> Result<ExitCode> {
         text.push('\n');
     };
     say(format!(
-        "{} — plan {} over {} ({} values, step {}) for {} at {}% confidence; metric assumed to improve as it {}",
+        "{} — plan {} over {} ({} values, step {}{}) for {} at {}% confidence; metric assumed to improve as it {}",
         sc0.name,
         axis.path,
         axis.arg,
         axis.len(),
         axis.step,
+        if axis.to_off_step() { format!(", and TO {}", axis.to) } else { String::new() },
         spec.objective.key,
         num(spec.confidence * 100.0),
         if args.decreasing { "shrinks" } else { "grows" }
@@ -456,6 +458,8 @@ fn probes_csv<'a>(
 
 fn run_frontier(args: &PlanArgs, p: Planning, stress_arg: &str) -> Result<ExitCode> {
     let Planning { base, sc0, axis, spec } = p;
+    // Every capacity is bisected: as many as a sweep's points at most.
+    Grid::new(vec![axis.clone()]).check_size()?;
     let mut stress = Range::parse("--frontier", stress_arg)?;
     if stress.step.is_some() {
         bail!("--frontier {stress_arg}: takes PATH=FROM..TO without a step (it is bisected to 1% of the range)");

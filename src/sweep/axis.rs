@@ -178,6 +178,32 @@ impl Axis {
         Ok(Axis { path: range.path.clone(), arg: range.arg.clone(), flag: flag.to_string(), from, to, step, values })
     }
 
+    /// The axis with TO appended when the step does not land on it (as
+    /// `10..30` with step 7, or with step 100): a search over FROM..TO then
+    /// always has TO among its candidates. TO is the last value either way.
+    pub fn ending_at_to(mut self) -> Axis {
+        let last = self.values[self.values.len() - 1];
+        if last.as_f64() < self.to.as_f64() {
+            let to = match last {
+                AxisValue::Int(_) => self.to,
+                AxisValue::Float(_) => AxisValue::Float(round12(self.to.as_f64())),
+            };
+            if to.as_f64() > last.as_f64() {
+                self.values.push(to);
+            }
+        }
+        self
+    }
+
+    /// True when TO is a value the step does not land on (see
+    /// [`Axis::ending_at_to`]).
+    pub fn to_off_step(&self) -> bool {
+        match self.values.as_slice() {
+            [.., before, last] => last.as_f64() - before.as_f64() < self.step.as_f64() * (1.0 - 1e-9),
+            _ => false,
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.values.len()
     }
@@ -212,6 +238,22 @@ mod tests {
         let a = Axis::parse("--vary", "a.m=2..4:0.5").unwrap();
         assert_eq!(a.values[0], AxisValue::Float(2.0));
         assert!(!a.is_int());
+    }
+
+    #[test]
+    fn ending_at_to_adds_to_only_when_the_step_misses_it() {
+        let ends = |arg: &str| {
+            let a = Axis::parse("--vary", arg).unwrap().ending_at_to();
+            (a.values.iter().map(|v| v.to_string()).collect::<Vec<_>>(), a.to_off_step())
+        };
+        assert_eq!(ends("w=10..30:100"), (vec!["10".to_string(), "30".into()], true));
+        assert_eq!(ends("w=10..30:7"), (["10", "17", "24", "30"].map(String::from).to_vec(), true));
+        assert_eq!(ends("w=10..30:5"), (["10", "15", "20", "25", "30"].map(String::from).to_vec(), false));
+        assert_eq!(ends("w=5..5:3"), (vec!["5".to_string()], false));
+        assert_eq!(ends("m=1..2:0.3"), (["1", "1.3", "1.6", "1.9", "2"].map(String::from).to_vec(), true));
+        assert_eq!(ends("m=0.1..0.3:0.1"), (["0.1", "0.2", "0.3"].map(String::from).to_vec(), false));
+        let mixed = Axis::parse("--vary", "w=10..30:7.5").unwrap().ending_at_to();
+        assert_eq!(mixed.values.last(), Some(&AxisValue::Float(30.0)));
     }
 
     #[test]

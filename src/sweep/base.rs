@@ -92,20 +92,33 @@ impl BaseScenario {
         })
     }
 
-    /// Loads every point of `grid`, in index order. Each axis is first
-    /// checked alone at each of its values, so an error names the one
-    /// `--vary` at fault; then every combination is checked.
+    /// Loads every point of `grid`, in index order (see
+    /// [`BaseScenario::check_axes`] for the order of the checks). Holds
+    /// every configuration at once: for large grids, check with
+    /// [`BaseScenario::check_axes`] and load with [`BaseScenario::load_at`].
     pub fn load_grid(&self, grid: &Grid) -> Result<Vec<Scenario>, SweepError> {
-        if let [axis] = grid.axes.as_slice() {
-            return axis.values.iter().map(|v| self.load_point(&[axis], &[*v])).collect();
-        }
-        for axis in &grid.axes {
-            for v in &axis.values {
-                self.load_point(&[axis], &[*v])?;
+        self.check_axes(grid)?;
+        (0..grid.len()).map(|i| self.load_at(grid, i)).collect()
+    }
+
+    /// With several axes, checks each axis alone at each of its values, so
+    /// an error names the one `--vary` at fault before any combination is
+    /// tried. (With one axis, its values are the points.)
+    pub fn check_axes(&self, grid: &Grid) -> Result<(), SweepError> {
+        if grid.axes.len() > 1 {
+            for axis in &grid.axes {
+                for v in &axis.values {
+                    self.load_point(&[axis], &[*v])?;
+                }
             }
         }
+        Ok(())
+    }
+
+    /// The configuration of point `index` of `grid`.
+    pub fn load_at(&self, grid: &Grid, index: usize) -> Result<Scenario, SweepError> {
         let axes: Vec<&Axis> = grid.axes.iter().collect();
-        grid.points().iter().map(|p| self.load_point(&axes, &p.values)).collect()
+        self.load_point(&axes, &grid.point(index).values)
     }
 
     /// A digest of what decides the runs: the scenario text, the `--set`

@@ -5,11 +5,18 @@
 //! point's index and values depend only on the axes, never on a shard or a
 //! thread: that is what lets `merge` reassemble a sharded sweep exactly.
 
+use sha2::{Digest, Sha256};
+
 use super::axis::{Axis, AxisValue};
 use super::shard::Shard;
+use super::SweepError;
 
-/// Largest number of points a grid may have.
-pub const MAX_POINTS: usize = 10_000_000;
+/// Largest number of points a grid may have (the product of the axes'
+/// lengths). `sweep --help` states it; a larger grid is refused before
+/// anything is loaded. Setup and the runs are lazy (a point is computed
+/// from its index, and scenarios are loaded a block at a time), so memory
+/// grows with the rows of the table, not with the scenarios.
+pub const MAX_POINTS: usize = 100_000;
 
 /// One configuration: its index in the grid and a value per axis.
 #[derive(Clone, Debug, PartialEq)]
@@ -39,6 +46,17 @@ impl Grid {
         self.len() == 0
     }
 
+    /// Refuses a grid of more than [`MAX_POINTS`] points, naming the
+    /// size of each axis.
+    pub fn check_size(&self) -> Result<(), SweepError> {
+        let total: u128 = self.axes.iter().fold(1u128, |n, a| n.saturating_mul(a.len() as u128));
+        if total <= MAX_POINTS as u128 {
+            return Ok(());
+        }
+        let sizes = self.axes.iter().map(|a| format!("{} {} ({} values)", a.flag, a.arg, a.len()));
+        Err(SweepError::TooLarge { points: total, ranges: sizes.collect::<Vec<_>>().join(" × ") })
+    }
+
     /// The point with index `index` (< [`Grid::len`]).
     pub fn point(&self, index: usize) -> Point {
         let mut rest = index;
@@ -57,7 +75,28 @@ impl Grid {
 
     /// The points of one shard: indices with `index % N == K − 1`.
     pub fn shard_points(&self, shard: Shard) -> Vec<Point> {
-        (0..self.len()).filter(|&i| shard.contains(i)).map(|i| self.point(i)).collect()
+        self.shard_iter(shard).collect()
+    }
+
+    /// The points of one shard, computed one at a time.
+    pub fn shard_iter(&self, shard: Shard) -> impl ExactSizeIterator<Item = Point> + '_ {
+        (shard.k - 1..self.len()).step_by(shard.n).map(|i| self.point(i))
+    }
+
+    /// A digest of every value of every axis, in order (hex sha-256):
+    /// two grids with the same digest have the same points.
+    pub fn digest(&self) -> String {
+        let mut h = Sha256::new();
+        h.update(b"surgesim-grid-v1\n");
+        for a in &self.axes {
+            h.update(format!("{}\n", a.path).as_bytes());
+            for v in &a.values {
+                let kind = if matches!(v, AxisValue::Int(_)) { 'i' } else { 'f' };
+                h.update(format!("{kind}{v}\n").as_bytes());
+            }
+            h.update(b"\n");
+        }
+        h.finalize().iter().map(|b| format!("{b:02x}")).collect()
     }
 
     /// The paths of the axes, in order.

@@ -8,6 +8,10 @@
 //! closure, so memory is O(points × replications × metrics) however long
 //! the runs are. Results are collected in pair order: deterministic under
 //! any thread count.
+//!
+//! [`run_lazily`] does the same a block of points at a time, loading each
+//! block's scenarios just before it runs: memory then stays bounded by one
+//! block of scenarios whatever the size of the grid.
 
 use rayon::prelude::*;
 
@@ -128,4 +132,30 @@ pub fn run_points(
             PointResult { point: point.clone(), headroom_pct: headroom_pct(sc), metrics, per_run, stats }
         })
         .collect()
+}
+
+/// Runs in one block: points are taken until their runs reach this (at
+/// least one point per block), enough to keep every core busy.
+pub const BLOCK_RUNS: usize = 4096;
+
+/// [`run_points`] over `points` a block at a time: `load` builds a point's
+/// scenario just before its block runs, and `each` receives the results in
+/// point order. The results are those of [`run_points`] over all points.
+pub fn run_lazily<E: Send>(
+    points: impl Iterator<Item = Point>,
+    replications: u64,
+    opts: RunOptions,
+    load: impl Fn(&Point) -> Result<Scenario, E> + Sync,
+    progress: &(dyn Fn() + Sync),
+    mut each: impl FnMut(PointResult),
+) -> Result<(), E> {
+    let per_block = (BLOCK_RUNS / (replications as usize).max(1)).max(1);
+    let mut points = points.peekable();
+    while points.peek().is_some() {
+        let block: Vec<Point> = points.by_ref().take(per_block).collect();
+        let block: Vec<(Point, Scenario)> =
+            block.into_par_iter().map(|p| load(&p).map(|sc| (p, sc))).collect::<Result<_, E>>()?;
+        run_points(&block, replications, opts, progress).into_iter().for_each(&mut each);
+    }
+    Ok(())
 }
