@@ -1,21 +1,21 @@
 //! `surgesim check` end to end: exit codes, JUnit, JSON, baselines,
 //! determinism.
 
-use std::path::Path;
 use std::process::Output;
 
-use assert_cmd::Command;
 use tempfile::TempDir;
 
+use crate::common::{fixture, repo, surgesim};
+
+/// `surgesim check args…` (from the repository's folder).
 fn check(args: &[&str]) -> Output {
-    let out = Command::cargo_bin("surgesim").unwrap().arg("check").args(args).output().unwrap();
-    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(!all.contains("panicked"), "{all}");
-    out
+    let mut all = vec!["check"];
+    all.extend_from_slice(args);
+    surgesim(&repo(""), &all)
 }
 
 fn fx(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/slo").join(name).display().to_string()
+    fixture(&format!("slo/{name}"))
 }
 
 #[test]

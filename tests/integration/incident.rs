@@ -1,16 +1,16 @@
 //! The 07:00 incident replay: calibration against the report's figures and
 //! the counterfactuals' ordering, through the library.
 
-use std::path::Path;
-
 use surgesim::experiment::{self, Aggregate};
 use surgesim::model::RunOptions;
 use surgesim::scenario;
 
+use crate::common::repo;
+
 const REPLICATIONS: u64 = 20;
 
 fn run(path: &str) -> Aggregate {
-    let sc = scenario::load(Path::new(path), &[]).expect("bundled scenario loads");
+    let sc = scenario::load(&repo(path), &[]).expect("bundled scenario loads");
     experiment::run(&sc, REPLICATIONS, RunOptions::default())
 }
 

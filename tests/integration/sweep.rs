@@ -8,9 +8,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
-use assert_cmd::Command;
 use tempfile::TempDir;
 
 use surgesim::model::RunOptions;
@@ -19,6 +17,8 @@ use surgesim::slo::Objective;
 use surgesim::sweep::plan::{self, Decision, PlanSpec};
 use surgesim::sweep::runs::run_points;
 use surgesim::sweep::{Axis, AxisValue, BaseScenario, Grid};
+
+use crate::common::{assert_exit, erlang_b, ok, read, surgesim};
 
 // ---------------------------------------------------------------------------
 // Scenarios and helpers
@@ -81,36 +81,6 @@ fn scenario(name: &str, text: &str) -> (TempDir, String) {
     let path = tmp.path().join(name);
     fs::write(&path, text).unwrap();
     (tmp, path.display().to_string())
-}
-
-/// Runs `surgesim args…` in `cwd`; fails the test on a panic.
-fn surgesim(cwd: &Path, args: &[&str]) -> Output {
-    let out = Command::cargo_bin("surgesim").unwrap().current_dir(cwd).args(args).output().unwrap();
-    let (so, se) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.code() != Some(101) && !se.contains("panicked"), "surgesim {args:?} panicked\n{so}\n{se}");
-    out
-}
-
-#[track_caller]
-fn expect_exit(args: &[&str], out: &Output, code: i32) {
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "surgesim {args:?}\n--- stdout\n{}\n--- stderr\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// `surgesim args…` expecting exit 0.
-fn ok(cwd: &Path, args: &[&str]) -> Output {
-    let out = surgesim(cwd, args);
-    expect_exit(args, &out, 0);
-    out
-}
-
-fn read(dir: &Path, name: &str) -> Vec<u8> {
-    fs::read(dir.join(name)).unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.join(name).display()))
 }
 
 fn s(p: &Path) -> String {
@@ -219,7 +189,7 @@ fn merge_refuses_incomplete_repeated_and_foreign_parts() {
         let m = s(&merged);
         args.extend(["--out", &m]);
         let out = surgesim(cwd, &args);
-        expect_exit(&args, &out, 2);
+        assert_exit(&args, &out, 2);
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(needle), "{args:?}: expected {needle:?} in\n{err}");
         assert!(!merged.exists(), "a failed merge wrote {}", merged.display());
@@ -228,7 +198,7 @@ fn merge_refuses_incomplete_repeated_and_foreign_parts() {
     let csv = fs::read_to_string(cwd.join("c/sweep.part.csv")).unwrap();
     fs::write(cwd.join("c/sweep.part.csv"), csv.lines().next().unwrap().to_string() + "\n").unwrap();
     let out = surgesim(cwd, &["merge", &a, &b, &c]);
-    expect_exit(&["merge"], &out, 2);
+    assert_exit(&["merge"], &out, 2);
     assert!(String::from_utf8_lossy(&out.stderr).contains("missing [2]"));
 }
 
@@ -253,7 +223,7 @@ fn bad_vary_exits_2_naming_the_range_and_writes_nothing() {
     ] {
         let args = ["sweep", &sc, "--vary", vary, "-r", "2"];
         let out = surgesim(cwd, &args);
-        expect_exit(&args, &out, 2);
+        assert_exit(&args, &out, 2);
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(&format!("--vary {vary}")), "{vary}: the message does not name the range:\n{err}");
         assert!(err.contains(needle), "{vary}: expected {needle:?} in\n{err}");
@@ -261,7 +231,7 @@ fn bad_vary_exits_2_naming_the_range_and_writes_nothing() {
     // The second of two ranges is the one named.
     let args = ["sweep", &sc, "--vary", "primary.workers=10..20:5", "--vary", "admission.queue_limit=-1..1:1"];
     let out = surgesim(cwd, &args);
-    expect_exit(&args, &out, 2);
+    assert_exit(&args, &out, 2);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--vary admission.queue_limit=-1..1:1") && !err.contains("primary.workers=10..20"), "{err}");
     for args in [
@@ -271,7 +241,7 @@ fn bad_vary_exits_2_naming_the_range_and_writes_nothing() {
         vec!["plan", &sc, "--vary", "primary.workers=10..20", "--slo", "failure_rate<=0.1", "--confidence", "1.5"],
     ] {
         let out = surgesim(cwd, &args);
-        expect_exit(&args, &out, 2);
+        assert_exit(&args, &out, 2);
     }
     assert!(!cwd.join("notebooks-out").exists(), "a rejected command wrote output");
 }
@@ -305,12 +275,6 @@ fn more_workers_never_fail_more_calls_in_any_replication() {
 // The planner against theory: Erlang B
 // ---------------------------------------------------------------------------
 
-/// Erlang B blocking probability of `c` servers at `a` Erlang:
-/// B(0) = 1, B(k) = a·B(k−1) / (k + a·B(k−1)).
-fn erlang_b(c: u32, a: f64) -> f64 {
-    (1..=c).fold(1.0, |b, k| a * b / (k as f64 + a * b))
-}
-
 #[test]
 fn planner_finds_the_erlang_b_answer_for_a_loss_system() {
     let target = 0.05;
@@ -333,7 +297,7 @@ fn planner_finds_the_erlang_b_answer_for_a_loss_system() {
     // Bisection: about log2(51) + 1 probes, each on indices 0..n.
     assert!(outcome.probes.len() <= 8, "{} probes", outcome.probes.len());
     for p in &outcome.probes {
-        let c = p.value.as_f64() as u32;
+        let c = p.value.as_f64() as u64;
         let b = erlang_b(c, 20.0);
         // A clear decision agrees with theory.
         match p.decision {
@@ -375,7 +339,7 @@ fn plan_cli_writes_its_evidence_and_exits_1_when_nothing_in_range_meets_the_slo(
     let args =
         ["plan", &sc, "--vary", "primary.workers=5..15", "--slo", "failure_rate<=0.05", "--max-replications", "8"];
     let out = surgesim(cwd, &args);
-    expect_exit(&args, &out, 1);
+    assert_exit(&args, &out, 1);
     assert!(String::from_utf8_lossy(&out.stdout).contains("no value in range meets the SLO"));
 }
 
@@ -406,7 +370,7 @@ fn frontier_is_monotone_in_capacity_and_drawn() {
     assert_eq!(rows.len(), 3, "{csv}");
     let best: Vec<f64> = rows.iter().map(|r| r[1].parse().unwrap()).collect();
     assert!(best.windows(2).all(|w| w[0] <= w[1]), "frontier not monotone: {best:?}");
-    for (r, c) in rows.iter().zip([20u32, 25, 30]) {
+    for (r, c) in rows.iter().zip([20u64, 25, 30]) {
         let (lo, hi): (f64, f64) = (r[2].parse().unwrap(), r[3].parse().unwrap());
         assert!(hi - lo <= 0.03 + 1e-9, "bracket [{lo}, {hi}] wider than 1% of the range");
         // The rate at which Erlang B reaches 5 % with c slots (10 s calls).

@@ -1,0 +1,27 @@
+//! The integration tests, as one test binary with a module per topic (one
+//! binary links the crate once, which matters on a small machine).
+//!
+//! - `cli`: the `surgesim` binary end to end: bad input, determinism, output
+//!   files, the output-folder rules.
+//! - `hostile`: hostile input and faults: traces, `[slo]` blocks, variants,
+//!   flags, memory of a long trace, interrupted runs.
+//! - `mechanics`: each mechanism of the model against what it must do.
+//! - `theory`: statistical tests against queueing theory.
+//! - `properties`: property tests of the engine and fuzzing of the readers.
+//! - `sweep`: sweeps, shards, merge, the planner and the frontier.
+//! - `check`: `surgesim check` and its judge.
+//! - `incident`: the 07:00 incident replay and its counterfactuals.
+//!
+//! `common` holds the helpers they share; fixtures stay in `tests/fixtures/`.
+//! Run one topic with e.g. `cargo test --test integration theory::`.
+
+mod common;
+
+mod check;
+mod cli;
+mod hostile;
+mod incident;
+mod mechanics;
+mod properties;
+mod sweep;
+mod theory;
