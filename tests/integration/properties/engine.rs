@@ -12,7 +12,7 @@ use tempfile::TempDir;
 use surgesim::experiment;
 use surgesim::model::calls::for_each_call;
 use surgesim::model::{simulate, RunOptions};
-use surgesim::observe::{Areas, FailReason};
+use surgesim::observe::{Areas, FailReason, REASONS};
 use surgesim::result::RunResult;
 use surgesim::scenario::overrides::Override;
 use surgesim::scenario::{load_str, PolicyKind, Scenario};
@@ -25,12 +25,12 @@ use crate::common::fixtures;
 fn check_run(p: &ScenarioP, sc: &Scenario, r: &RunResult) -> Result<(), TestCaseError> {
     let t = &r.totals;
     // Conservation: every call that arrived in the reported span was
-    // served (primary or fallback), failed (turned away or abandoned), or
-    // is still waiting at the end. Counts::failed includes abandoned.
-    prop_assert_eq!(t.failed(), t.rejected() + t.abandoned);
+    // served (primary or fallback), turned away (for one of the reasons),
+    // abandoned, or is still waiting at the end.
+    let turned_away: u64 = t.failed_by.iter().sum();
     prop_assert_eq!(
         t.arrived,
-        t.served_primary + t.served_fallback + t.failed() + r.waiting_end,
+        t.served_primary + t.served_fallback + turned_away + t.abandoned + r.waiting_end,
         "conservation: {:?}",
         t
     );
@@ -111,7 +111,18 @@ fn check_run(p: &ScenarioP, sc: &Scenario, r: &RunResult) -> Result<(), TestCase
         for w in log.windows(2) {
             prop_assert!(w[0].at <= w[1].at, "failure log out of order");
         }
-        prop_assert_eq!(log.len() as u64 + r.failures_dropped, t.rejected(), "failure log vs rejected calls");
+        prop_assert_eq!(log.len() as u64 + r.failures_dropped, turned_away, "failure log vs calls turned away");
+        // The log and the counters are kept apart: when nothing was
+        // dropped, they agree call for call on class and reason.
+        if r.failures_dropped == 0 {
+            let mut by = vec![[0u64; REASONS.len()]; r.classes.len()];
+            for f in log {
+                by[f.class as usize][f.reason as usize] += 1;
+            }
+            for (k, c) in r.classes.iter().enumerate() {
+                prop_assert_eq!(by[k], c.failed_by, "class {}: failure log vs failed_by", k);
+            }
+        }
     }
     let q = [r.wait_p50_s, r.wait_p90_s, r.wait_p95_s, r.wait_p99_s, r.wait_max_s];
     prop_assert!(q.windows(2).all(|w| w[0] <= w[1]), "wait quantiles not monotone: {:?}", q);

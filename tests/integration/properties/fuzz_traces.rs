@@ -214,21 +214,6 @@ fn trace_text() -> impl Strategy<Value = Vec<u8>> {
         })
 }
 
-/// Whether a trace has a record that is one blank field (a line of spaces,
-/// or `""`): validation skips such a record as a blank line, the replay
-/// rejects it (a known bug, see tests/hostile.rs
-/// `a_blank_record_is_treated_alike_by_validation_and_replay`).
-fn has_blank_record(bytes: &[u8]) -> bool {
-    let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
-    let mut rec = csv::ByteRecord::new();
-    while let Ok(true) = rdr.read_byte_record(&mut rec) {
-        if rec.len() == 1 && rec[0].iter().all(u8::is_ascii_whitespace) {
-            return true;
-        }
-    }
-    false
-}
-
 /// Loads the trace scenario over `bytes` (no panic allowed); if it
 /// validates, replays it (no panic allowed) and checks that a validated
 /// trace replays to its end and, without warm-up or scaling, that the
@@ -239,9 +224,6 @@ fn check_trace(bytes: &[u8], o: &TraceOpts) -> Result<(), TestCaseError> {
     let Ok(sc) = load_str(&trace_scenario(o), "fuzz-trace.toml", dir.path(), &[]) else { return Ok(()) };
     let ArrivalSpec::Trace(spec) = &sc.arrivals else { panic!("not a trace") };
     let r = simulate(&sc, 0, LOG);
-    if has_blank_record(bytes) {
-        return Ok(());
-    }
     prop_assert!(r.arrival_error.is_none(), "a validated trace did not replay to its end: {:?}", r.arrival_error);
     if o.warmup == 0 && spec.scale == 1.0 {
         prop_assert_eq!(r.totals.arrived, spec.rows_in_span, "replay and validation count different rows");
