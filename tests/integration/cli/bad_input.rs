@@ -359,8 +359,8 @@ fn bad_input_exits_2_with_a_precise_message_and_writes_nothing() {
     );
 }
 
-/// Every file in tests/fixtures/bad/ is used by some case (or by a test of
-/// a known bug below), so a fixture cannot silently stop being tested.
+/// Every file in tests/fixtures/bad/ is used by some case (or by one of the
+/// regression tests below), so a fixture cannot silently stop being tested.
 #[test]
 fn every_bad_fixture_is_used() {
     let used: BTreeSet<String> = BAD
@@ -375,11 +375,9 @@ fn every_bad_fixture_is_used() {
     }
 }
 
-/// Known bug (src/scenario/validate.rs, `validate_primary`): with no
-/// autoscaler the implicit bounds are min = max(workers) … so `workers = 0`
-/// passes `cx.count(.., min_workers = 0)` and a pool with no capacity runs.
+/// Regression: with no autoscaler, `workers = 0` passed validation (the
+/// implicit bounds allowed it) and a pool with no capacity ran.
 #[test]
-
 fn zero_workers_is_rejected() {
     let c = case("zero workers", &["run", "fx:bad/zero-workers.toml"], &["zero-workers.toml", "`primary.workers`"]);
     if let Some(f) = check_bad(&c) {
@@ -387,12 +385,11 @@ fn zero_workers_is_rejected() {
     }
 }
 
-/// Known bug (src/scenario/raw.rs `RawDurVisitor::visit_i64` →
-/// src/time.rs `Tick::from_secs`): an integer number of seconds above
-/// u64::MAX / 1e6 overflows `s * TICKS_PER_SEC` (a panic with overflow
-/// checks, a wrapped, wrong duration without them).
+/// Regression: an integer number of seconds above u64::MAX / 10^6
+/// overflowed the conversion to ticks (a panic with overflow checks, a
+/// wrapped, wrong duration without them). It is refused, naming the line
+/// or the `--set`.
 #[test]
-
 fn huge_integer_duration_is_rejected() {
     let cases = [
         case(
@@ -410,13 +407,10 @@ fn huge_integer_duration_is_rejected() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-/// Known bug (src/scenario/load.rs `ScenarioError::{Read, Toml}` with
-/// src/main.rs): the variants print `{source}` in their own message and
-/// also expose it as the error's source, so main's "caused by:" loop
-/// prints the whole TOML error (snippet included) a second time. (`validate`
-/// prints only the top message, so it shows the error once; `run` twice.)
+/// Regression: a read or TOML error printed its cause in its own message
+/// and again as the error's source, so `run` showed the whole TOML error
+/// (snippet included) twice. It is printed once.
 #[test]
-
 fn errors_are_printed_once() {
     let tmp = TempDir::new().unwrap();
     for (file, once) in [("bad/syntax-error.toml", "TOML parse error"), ("bad/does-not-exist.toml", "No such file")] {

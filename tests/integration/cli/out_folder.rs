@@ -82,13 +82,11 @@ fn an_out_path_that_is_a_file_is_refused() {
     assert_eq!(entries(tmp.path()), BTreeSet::from(["out".to_string()]));
 }
 
-/// Known bug (src/report/mod.rs, `Staged::commit`): with --force and an
-/// --out that is a regular file, commit renames the file to `.out.old`,
-/// moves the staged folder into place, then fails in `remove_dir_all` on
-/// the renamed *file*: the outputs are published, yet surgesim exits 2 and
-/// leaves `.out.old` behind.
+/// Regression: with --force and an --out that is a regular file, the file
+/// was renamed to `.out.old`, the outputs published, and then removing the
+/// renamed *file* as a folder failed: exit 2 with `.out.old` left behind.
+/// Now it either replaces the file cleanly or refuses and leaves it.
 #[test]
-
 fn force_over_a_file_either_replaces_it_cleanly_or_refuses() {
     let tmp = TempDir::new().unwrap();
     let out_file = tmp.path().join("out");

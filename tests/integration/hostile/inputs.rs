@@ -121,8 +121,8 @@ fn a_valid_variant_is_accepted() {
     assert!(stdout(&out).contains("good-variant"), "{}", stdout(&out));
 }
 
-/// Known bug: the error for a missing base names the base only, not the
-/// variant that points to it nor its `extends` field.
+/// The error for a missing base names the variant that points to it and
+/// its `extends` field, not only the base (it used to name the base only).
 #[test]
 fn extends_missing_names_the_variant_and_field() {
     all_bad(&[(
@@ -132,8 +132,8 @@ fn extends_missing_names_the_variant_and_field() {
     )]);
 }
 
-/// Known bug: edits from a variant's [overrides] table are reported as if
-/// they came from the command line (`--set …`).
+/// Errors in a variant's [overrides] table name that table (they used to be
+/// reported as if they came from the command line, `--set …`).
 #[test]
 fn override_errors_name_the_overrides_table_not_set() {
     let tmp = TempDir::new().unwrap();
@@ -145,9 +145,9 @@ fn override_errors_name_the_overrides_table_not_set() {
     assert!(err.contains("[overrides]") && !err.contains("--set"), "{err}");
 }
 
-/// Known bug: load() documents that relative files resolve against the
-/// folder of the scenario that names them, but a file named in a variant's
-/// [overrides] is resolved against the base scenario's folder.
+/// Relative files resolve against the folder of the scenario that names
+/// them, as load() documents: a file named in a variant's [overrides]
+/// against the variant's folder (it used to resolve against the base's).
 #[test]
 fn a_file_named_by_a_variant_resolves_against_the_variant() {
     let tmp = TempDir::new().unwrap();
@@ -260,9 +260,9 @@ fn surgesim_limited(cwd: &Path, args: &[&str], mem_kib: u64, limit: Duration) ->
     }
 }
 
-/// Known bug: `--max-calls NaN` disables the budget (every `calls > NaN`
-/// comparison is false), so a run of 5·10^10 calls starts (and runs for
-/// hours) instead of exiting 2.
+/// `--max-calls NaN` is refused (exit 2). It used to disable the budget
+/// (every `calls > NaN` comparison is false), so a run of 5·10^10 calls
+/// started and ran for hours.
 #[test]
 fn max_calls_nan_is_refused() {
     let tmp = TempDir::new().unwrap();
@@ -286,11 +286,10 @@ fn max_calls_nan_is_refused() {
     assert!(code == Some(2) && err.contains("--max-calls"), "exit {code:?}, expected 2 naming --max-calls: {err}");
 }
 
-/// Known bug: nothing bounds the number of workers (each costs memory in
-/// `Primary`), the number of initial calls (each an event pushed before the
-/// run) or how far an autoscaler may scale; the call budget (--max-calls)
-/// does not see them. Each input below validates, then aborts on a failed
-/// allocation (exit 134) or runs for minutes instead of exiting 2.
+/// The number of workers (each costs memory), of initial calls (each an
+/// event pushed before the run) and how far an autoscaler may scale are
+/// bounded: each input below exits 2 naming its field, before running. (They
+/// used to validate, then abort on a failed allocation or run for minutes.)
 #[test]
 fn absurd_pool_sizes_are_refused_before_running() {
     let cases: [(&str, &[&str], &str); 3] = [
