@@ -11,6 +11,8 @@
 //! - `sweep`: sweeps, shards, merge, the planner and the frontier.
 //! - `check`: `surgesim check` and its judge.
 //! - `incident`: the 07:00 incident replay and its counterfactuals.
+//! - `digests`: the bundled scenarios' outputs against pinned digests
+//!   (`digests.txt`).
 //!
 //! `common` holds the helpers they share; fixtures stay in `tests/fixtures/`.
 //! Run one topic with e.g. `cargo test --test integration theory::`.
@@ -19,6 +21,7 @@ mod common;
 
 mod check;
 mod cli;
+mod digests;
 mod hostile;
 mod incident;
 mod mechanics;
