@@ -108,18 +108,26 @@ mod tests {
         (m, (v / n as f64).sqrt())
     }
 
+    /// Sample means against the means worked out from the parameters (not
+    /// from `Dist::mean`), within 4 standard errors; `Dist::mean` must give
+    /// the same values.
     #[test]
     fn sample_means_match_theory() {
+        // Lognormal with median 45 s and p95 120 s: σ = ln(120/45) / z95,
+        // mean = 45·e^(σ²/2).
+        let sigma = (120.0f64 / 45.0).ln() / 1.644_853_626_951_472_2;
         let cases = [
-            Dist::Exponential { mean: 30.0 },
-            Dist::lognormal_from_quantiles(45.0, 120.0),
-            Dist::gamma(2.0, 15.0),
-            Dist::Uniform { lo: 10.0, hi: 50.0 },
-            Dist::Empirical { values: vec![1.0, 2.0, 6.0] },
+            (Dist::Exponential { mean: 30.0 }, 30.0),
+            (Dist::lognormal_from_quantiles(45.0, 120.0), 45.0 * (sigma * sigma / 2.0).exp()),
+            (Dist::gamma(2.0, 15.0), 2.0 * 15.0),
+            (Dist::Uniform { lo: 10.0, hi: 50.0 }, (10.0 + 50.0) / 2.0),
+            (Dist::Empirical { values: vec![1.0, 2.0, 6.0] }, 3.0),
+            (Dist::Deterministic { value: 2.5 }, 2.5),
         ];
-        for d in &cases {
+        for (d, mean) in &cases {
             let (m, se) = sample_mean(d, 200_000);
-            assert!((m - d.mean()).abs() < 4.0 * se, "{d:?}: mean {m} vs {} (se {se})", d.mean());
+            assert!((m - mean).abs() <= 4.0 * se, "{d:?}: sample mean {m} vs {mean} (se {se})");
+            assert!((d.mean() - mean).abs() < 1e-9 * mean, "{d:?}: mean() {} vs {mean}", d.mean());
         }
     }
 

@@ -184,7 +184,12 @@ impl Objective {
 
     /// Judges the objective on `agg` at `confidence`.
     pub fn judge(&self, agg: &Aggregate, confidence: f64) -> Verdict {
-        let values = agg.metric_values(&self.metric);
+        self.judge_values(&agg.metric_values(&self.metric), confidence)
+    }
+
+    /// Judges the objective on the metric's values, one per replication
+    /// (runs where it did not apply left out).
+    pub fn judge_values(&self, values: &[f64], confidence: f64) -> Verdict {
         let n = values.len();
         let mean = if n == 0 { f64::NAN } else { values.iter().sum::<f64>() / n as f64 };
         let half = if n >= 2 {
@@ -260,5 +265,76 @@ mod tests {
         assert!(Objective::parse("nope<=1", &valid()).is_err());
         let o = Objective::parse(" failure_rate <= 0.001 ", &valid()).unwrap();
         assert_eq!((o.op, o.threshold), (Op::AtMost, 0.001));
+    }
+
+    fn objective(op: Op, threshold: f64) -> Objective {
+        Objective { key: "k".into(), metric: "failed".into(), op, threshold }
+    }
+
+    /// Five replications 1, 2, 3, 4, 5: mean 3, sample SD √2.5, standard
+    /// error √0.5, and t(0.975, 4 df) = 2.776445105 from the tables, so the
+    /// 95 % interval is 3 ± 1.963243.
+    const FIVE: [f64; 5] = [1.0, 2.0, 3.0, 4.0, 5.0];
+    const HALF: f64 = 2.776_445_105 * 0.707_106_781_186_547_5;
+
+    #[track_caller]
+    fn close(a: f64, b: f64) {
+        assert!((a - b).abs() < 1e-6, "{a} vs {b}");
+    }
+
+    #[test]
+    fn at_most_is_judged_on_the_upper_bound_not_the_mean() {
+        // The mean (3) meets `<= 4`; the upper bound (4.96) does not.
+        let v = objective(Op::AtMost, 4.0).judge_values(&FIVE, 0.95);
+        assert!(!v.pass);
+        close(v.mean, 3.0);
+        close(v.bound, 3.0 + HALF);
+        close(v.margin, 4.0 - (3.0 + HALF));
+        let [lo, hi] = v.ci.unwrap();
+        close(lo, 3.0 - HALF);
+        close(hi, 3.0 + HALF);
+        assert_eq!(v.runs, 5);
+        // Above the upper bound it passes, with that margin.
+        let v = objective(Op::AtMost, 5.0).judge_values(&FIVE, 0.95);
+        assert!(v.pass);
+        close(v.margin, 5.0 - (3.0 + HALF));
+    }
+
+    #[test]
+    fn at_least_is_judged_on_the_lower_bound_not_the_mean() {
+        // The mean (3) meets `>= 2`; the lower bound (1.04) does not.
+        let v = objective(Op::AtLeast, 2.0).judge_values(&FIVE, 0.95);
+        assert!(!v.pass);
+        close(v.bound, 3.0 - HALF);
+        close(v.margin, (3.0 - HALF) - 2.0);
+        let v = objective(Op::AtLeast, 1.0).judge_values(&FIVE, 0.95);
+        assert!(v.pass);
+        close(v.margin, (3.0 - HALF) - 1.0);
+    }
+
+    #[test]
+    fn a_bound_exactly_on_the_threshold_passes() {
+        // Identical values: no spread, the bound is the value itself.
+        let v = objective(Op::AtMost, 2.5).judge_values(&[2.5, 2.5, 2.5], 0.95);
+        assert!(v.pass && v.margin == 0.0 && v.bound == 2.5);
+        let v = objective(Op::AtLeast, 2.5).judge_values(&[2.5, 2.5, 2.5], 0.95);
+        assert!(v.pass && v.margin == 0.0);
+    }
+
+    #[test]
+    fn a_higher_confidence_widens_the_interval() {
+        // t(0.995, 4 df) = 4.604094871 from the tables.
+        let v = objective(Op::AtMost, 5.0).judge_values(&FIVE, 0.99);
+        close(v.bound, 3.0 + 4.604_094_871 * 0.707_106_781_186_547_5);
+        assert!(!v.pass, "met at 95 %, not at 99 %");
+    }
+
+    #[test]
+    fn one_replication_is_judged_on_its_value_and_none_fails() {
+        let v = objective(Op::AtMost, 4.0).judge_values(&[4.0], 0.95);
+        assert!(v.pass && v.ci.is_none() && v.bound == 4.0 && v.runs == 1);
+        assert!(!objective(Op::AtMost, 4.0).judge_values(&[4.5], 0.95).pass);
+        let v = objective(Op::AtMost, 4.0).judge_values(&[], 0.95);
+        assert!(!v.pass && v.runs == 0 && v.ci.is_none(), "a metric that applied to no run fails");
     }
 }

@@ -129,26 +129,39 @@ mod tests {
         n
     }
 
+    /// Two states: 10/s for a mean of 60 s, then 50/s for a mean of 20 s.
+    /// The time-stationary rate is (10·60 + 50·20) / 80 = 20/s. Counts over
+    /// t are overdispersed: with switching rates a = 1/60, b = 1/20, the
+    /// rate's autocovariance is (50 − 10)²·π₁π₂·e^(−(a+b)s) with
+    /// π₁ = 3/4, π₂ = 1/4, so Var N(t) ≈ t·(20 + 2·1600·(3/16)·15) =
+    /// 9020·t. Over 200,000 s the SE of the count is √(9020·200,000) ≈
+    /// 42,500 (1.06 % of 4·10⁶); starting in state 0 instead of stationary
+    /// shifts the mean by (10 − 20)·15 = −150 calls, negligible.
     #[test]
     fn mmpp_mean_rate() {
         let m = Mmpp { states: vec![(10.0, 60.0), (50.0, 20.0)] };
-        let until = Tick::from_secs(200_000);
+        assert!((m.mean_rate() - 20.0).abs() < 1e-12, "{}", m.mean_rate());
+        let t: f64 = 200_000.0;
         let mut rng = stream(5, 0, Stream::Arrivals);
         let mut st = MmppState::new(&m);
-        let n = count(|| st.next(&mut rng), until) as f64;
-        let expect = m.mean_rate() * 200_000.0;
-        // Counts are overdispersed; the modulation's variance over ~2500
-        // cycles keeps the relative error well under 2 %.
-        assert!((n / expect - 1.0).abs() < 0.02, "{n} vs {expect}");
+        let n = count(|| st.next(&mut rng), Tick::from_secs(t as u64)) as f64;
+        let (expect, se) = (20.0 * t - 150.0, (9020.0 * t).sqrt());
+        assert!((n - expect).abs() < 4.0 * se, "{n} vs {expect} (se {se})");
     }
 
+    /// Base 5/s, branching ratio 0.5, decay 2 s: stationary rate
+    /// 5 / (1 − 0.5) = 10/s, and Var N(t) ≈ t·μ/(1 − n)³ = 40·t, so over
+    /// 100,000 s the SE of the count is 2,000 (0.2 % of 10⁶). Starting with
+    /// no excitation costs (10 − 5)·τ/(1 − n) = 20 calls, negligible.
     #[test]
     fn hawkes_mean_rate() {
         let h = Hawkes { base: 5.0, branching: 0.5, decay_s: 2.0 };
+        assert!((h.mean_rate() - 10.0).abs() < 1e-12, "{}", h.mean_rate());
+        let t: f64 = 100_000.0;
         let mut rng = stream(6, 0, Stream::Arrivals);
         let mut st = HawkesState::new(&h);
-        let n = count(|| st.next(&mut rng), Tick::from_secs(100_000)) as f64;
-        let expect = h.mean_rate() * 100_000.0;
-        assert!((n / expect - 1.0).abs() < 0.02, "{n} vs {expect}");
+        let n = count(|| st.next(&mut rng), Tick::from_secs(t as u64)) as f64;
+        let (expect, se) = (10.0 * t - 20.0, (40.0 * t).sqrt());
+        assert!((n - expect).abs() < 4.0 * se, "{n} vs {expect} (se {se})");
     }
 }

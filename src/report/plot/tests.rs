@@ -209,11 +209,13 @@ fn frontier_bracket_and_picture() {
     );
 }
 
-/// Renders the bundled scenarios (and a few variants) for a person to
-/// look at: `SURGESIM_PLOT_DIR=/tmp/surgesim-plots cargo test --lib report::plot`.
+/// Renders the bundled scenarios (and a few variants) and checks each
+/// picture. To keep them for a person to look at:
+/// `SURGESIM_PLOT_DIR=/tmp/surgesim-plots cargo test --lib report::plot`.
 #[test]
-fn bundled_scenario_pictures_when_asked() {
-    let Some(keep) = keep_dir() else { return };
+fn bundled_scenario_pictures() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let keep = keep_dir().unwrap_or_else(|| tmp.path().to_path_buf());
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
     let mut texts: Vec<(String, String)> = Vec::new();
     for entry in fs::read_dir(&dir).unwrap() {
@@ -237,5 +239,6 @@ fn bundled_scenario_pictures_when_asked() {
         let agg = experiment::run(&sc, 2, RunOptions::default());
         let (svg, png) = (keep.join(format!("{stem}-timeline.svg")), keep.join(format!("{stem}-timeline.png")));
         timeline(&sc, &agg, &svg, &png).unwrap();
+        assert_pictures(&svg, &png, &[&sc.name]);
     }
 }

@@ -8,9 +8,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
-use assert_cmd::Command;
 use tempfile::TempDir;
 
 use surgesim::model::RunOptions;
@@ -19,6 +17,8 @@ use surgesim::slo::Objective;
 use surgesim::sweep::plan::{self, Decision, PlanSpec};
 use surgesim::sweep::runs::run_points;
 use surgesim::sweep::{Axis, AxisValue, BaseScenario, Grid};
+
+use crate::common::{assert_exit, erlang_b, ok, read, surgesim};
 
 // ---------------------------------------------------------------------------
 // Scenarios and helpers
@@ -81,36 +81,6 @@ fn scenario(name: &str, text: &str) -> (TempDir, String) {
     let path = tmp.path().join(name);
     fs::write(&path, text).unwrap();
     (tmp, path.display().to_string())
-}
-
-/// Runs `surgesim args…` in `cwd`; fails the test on a panic.
-fn surgesim(cwd: &Path, args: &[&str]) -> Output {
-    let out = Command::cargo_bin("surgesim").unwrap().current_dir(cwd).args(args).output().unwrap();
-    let (so, se) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.code() != Some(101) && !se.contains("panicked"), "surgesim {args:?} panicked\n{so}\n{se}");
-    out
-}
-
-#[track_caller]
-fn expect_exit(args: &[&str], out: &Output, code: i32) {
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "surgesim {args:?}\n--- stdout\n{}\n--- stderr\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// `surgesim args…` expecting exit 0.
-fn ok(cwd: &Path, args: &[&str]) -> Output {
-    let out = surgesim(cwd, args);
-    expect_exit(args, &out, 0);
-    out
-}
-
-fn read(dir: &Path, name: &str) -> Vec<u8> {
-    fs::read(dir.join(name)).unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.join(name).display()))
 }
 
 fn s(p: &Path) -> String {
@@ -219,7 +189,7 @@ fn merge_refuses_incomplete_repeated_and_foreign_parts() {
         let m = s(&merged);
         args.extend(["--out", &m]);
         let out = surgesim(cwd, &args);
-        expect_exit(&args, &out, 2);
+        assert_exit(&args, &out, 2);
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(needle), "{args:?}: expected {needle:?} in\n{err}");
         assert!(!merged.exists(), "a failed merge wrote {}", merged.display());
@@ -228,7 +198,7 @@ fn merge_refuses_incomplete_repeated_and_foreign_parts() {
     let csv = fs::read_to_string(cwd.join("c/sweep.part.csv")).unwrap();
     fs::write(cwd.join("c/sweep.part.csv"), csv.lines().next().unwrap().to_string() + "\n").unwrap();
     let out = surgesim(cwd, &["merge", &a, &b, &c]);
-    expect_exit(&["merge"], &out, 2);
+    assert_exit(&["merge"], &out, 2);
     assert!(String::from_utf8_lossy(&out.stderr).contains("missing [2]"));
 }
 
@@ -253,7 +223,7 @@ fn bad_vary_exits_2_naming_the_range_and_writes_nothing() {
     ] {
         let args = ["sweep", &sc, "--vary", vary, "-r", "2"];
         let out = surgesim(cwd, &args);
-        expect_exit(&args, &out, 2);
+        assert_exit(&args, &out, 2);
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(&format!("--vary {vary}")), "{vary}: the message does not name the range:\n{err}");
         assert!(err.contains(needle), "{vary}: expected {needle:?} in\n{err}");
@@ -261,7 +231,7 @@ fn bad_vary_exits_2_naming_the_range_and_writes_nothing() {
     // The second of two ranges is the one named.
     let args = ["sweep", &sc, "--vary", "primary.workers=10..20:5", "--vary", "admission.queue_limit=-1..1:1"];
     let out = surgesim(cwd, &args);
-    expect_exit(&args, &out, 2);
+    assert_exit(&args, &out, 2);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--vary admission.queue_limit=-1..1:1") && !err.contains("primary.workers=10..20"), "{err}");
     for args in [
@@ -271,7 +241,7 @@ fn bad_vary_exits_2_naming_the_range_and_writes_nothing() {
         vec!["plan", &sc, "--vary", "primary.workers=10..20", "--slo", "failure_rate<=0.1", "--confidence", "1.5"],
     ] {
         let out = surgesim(cwd, &args);
-        expect_exit(&args, &out, 2);
+        assert_exit(&args, &out, 2);
     }
     assert!(!cwd.join("notebooks-out").exists(), "a rejected command wrote output");
 }
@@ -305,12 +275,29 @@ fn more_workers_never_fail_more_calls_in_any_replication() {
 // The planner against theory: Erlang B
 // ---------------------------------------------------------------------------
 
-/// Erlang B blocking probability of `c` servers at `a` Erlang:
-/// B(0) = 1, B(k) = a·B(k−1) / (k + a·B(k−1)).
-fn erlang_b(c: u32, a: f64) -> f64 {
-    (1..=c).fold(1.0, |b, k| a * b / (k as f64 + a * b))
+/// What a probe's decision guarantees, checked against the exact value
+/// `exact` of its metric: a pass means the upper confidence bound meets the
+/// target, so the exact value must too (a pass above the target is a false
+/// pass, which the 95 % interval makes a 2.5 % event); mirrored for a fail;
+/// an undecided probe spent every replication and its interval straddles
+/// the target.
+#[track_caller]
+fn check_decision(what: &str, decision: Decision, ci: [f64; 2], runs: u64, exact: f64, target: f64, max: u64) {
+    let [lo, hi] = ci;
+    match decision {
+        Decision::Pass => assert!(hi <= target && exact <= target, "{what}: passed, interval {ci:?}, exact {exact}"),
+        Decision::Fail => assert!(lo > target && exact > target, "{what}: failed, interval {ci:?}, exact {exact}"),
+        Decision::Undecided => {
+            assert!(lo <= target && target < hi && runs == max, "{what}: undecided, interval {ci:?}, {runs} runs")
+        }
+    }
 }
 
+/// M/M/c/c at 20 Erlang against a 5 % loss target: Erlang B gives c = 26
+/// (B(25) = 0.0502 is just above the target, B(26) = 0.0372 well below).
+/// The planner must answer exactly 26: a pass at 25 would be a false pass,
+/// and 26 is decided with 8 replications. Bisection probes the value just
+/// below its answer, and that probe did not pass.
 #[test]
 fn planner_finds_the_erlang_b_answer_for_a_loss_system() {
     let target = 0.05;
@@ -329,21 +316,22 @@ fn planner_finds_the_erlang_b_answer_for_a_loss_system() {
     let outcome =
         plan::plan(&axis.values, false, &spec, |v| base.load_point(&[&axis], &[v]), |_| {}).expect("valid values");
     let Some(AxisValue::Int(c)) = outcome.answer else { panic!("no answer: {outcome:?}") };
-    assert!((c - expected as i64).abs() <= 1, "planner says {c}, Erlang B says {expected}: {outcome:#?}");
-    // Bisection: about log2(51) + 1 probes, each on indices 0..n.
-    assert!(outcome.probes.len() <= 8, "{} probes", outcome.probes.len());
+    assert_eq!(c, expected as i64, "planner says {c}, Erlang B says {expected}: {outcome:#?}");
+    // Bisection over 51 values: the top, then at most ceil(log2(51)) = 6 more.
+    assert!(outcome.probes.len() <= 7, "{} probes", outcome.probes.len());
     for p in &outcome.probes {
-        let c = p.value.as_f64() as u32;
-        let b = erlang_b(c, 20.0);
-        // A clear decision agrees with theory.
-        match p.decision {
-            Decision::Pass => assert!(b <= target + 0.01, "c = {c}: passed with B = {b}"),
-            Decision::Fail => assert!(b > target - 0.01, "c = {c}: failed with B = {b}"),
-            Decision::Undecided => assert!((b - target).abs() < 0.01, "c = {c}: undecided with B = {b}"),
-        }
+        let c = p.value.as_f64() as u64;
+        let ci = p.ci.expect("at least 8 replications give an interval");
+        check_decision(&format!("c = {c}"), p.decision, ci, p.runs, erlang_b(c, 20.0), target, 64);
     }
+    let at = |v: i64| outcome.probes.iter().find(|p| p.value == AxisValue::Int(v));
+    assert_eq!(at(c).map(|p| p.decision), Some(Decision::Pass), "the answer was probed and passed");
+    assert!(at(c - 1).is_some_and(|p| p.decision != Decision::Pass), "c − 1 was probed and not met: {outcome:#?}");
 
     // Decreasing: the largest arrival rate 26 slots carry at the target.
+    // Erlang B: 2.0/s (20 Erlang) gives 0.0372, 2.1/s gives 0.0508, so the
+    // answer on the 0.1 grid is exactly 2.0.
+    assert!(erlang_b(26, 20.0) <= target && erlang_b(26, 21.0) > target);
     let rate = Axis::parse("--vary", "arrivals.rate=1.5..3:0.1").unwrap();
     let base26 = BaseScenario::from_text(
         MMCC.into(),
@@ -354,9 +342,16 @@ fn planner_finds_the_erlang_b_answer_for_a_loss_system() {
     );
     let out = plan::plan(&rate.values, true, &spec, |v| base26.load_point(&[&rate], &[v]), |_| {}).unwrap();
     let best = out.answer.expect("an answer").as_f64();
-    assert!((1.9..=2.1).contains(&best), "largest rate {best}, expected about 2.0/s (20 Erlang)");
+    assert!((best - 2.0).abs() < 1e-9, "largest rate {best}, Erlang B gives 2.0/s: {out:#?}");
+    for p in &out.probes {
+        let r = p.value.as_f64();
+        let ci = p.ci.expect("an interval");
+        check_decision(&format!("rate {r}"), p.decision, ci, p.runs, erlang_b(26, 10.0 * r), target, 64);
+    }
 }
 
+/// The CLI's answer line names exactly the Erlang B answer (30 min runs,
+/// up to 32 replications: 26 is decided, 25 is not met).
 #[test]
 fn plan_cli_writes_its_evidence_and_exits_1_when_nothing_in_range_meets_the_slo() {
     let (tmp, sc) = scenario("mmcc.toml", &MMCC.replace("2h", "30m"));
@@ -365,20 +360,26 @@ fn plan_cli_writes_its_evidence_and_exits_1_when_nothing_in_range_meets_the_slo(
         ["plan", &sc, "--vary", "primary.workers=15..40", "--slo", "failure_rate<=0.05", "--max-replications", "32"];
     let out = ok(cwd, &args);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("answer: primary.workers = 2"), "{text}");
+    let answer = text.lines().find_map(|l| l.strip_prefix("answer: primary.workers = ")).expect("an answer line");
+    assert_eq!(answer.split_whitespace().next(), Some("26"), "{text}");
     let dir = cwd.join("notebooks-out/mmcc/plan");
     let csv = String::from_utf8(read(&dir, "plan.csv")).unwrap();
     assert!(csv.starts_with("probe,primary.workers,runs,mean,ci_lo,ci_hi,objective,decision\n"));
     assert!(csv.lines().nth(1).unwrap().starts_with("1,40,"), "the top of the range is probed first:\n{csv}");
-    assert!(String::from_utf8(read(&dir, "plan.txt")).unwrap().contains("answer:"));
+    assert!(String::from_utf8(read(&dir, "plan.txt")).unwrap().contains("answer: primary.workers = 26 "));
 
     let args =
         ["plan", &sc, "--vary", "primary.workers=5..15", "--slo", "failure_rate<=0.05", "--max-replications", "8"];
     let out = surgesim(cwd, &args);
-    expect_exit(&args, &out, 1);
+    assert_exit(&args, &out, 1);
     assert!(String::from_utf8_lossy(&out.stdout).contains("no value in range meets the SLO"));
 }
 
+/// For each capacity the frontier brackets the rate at which Erlang B
+/// reaches 5 % (10 s calls): the bracket is at most 1 % of the range wide
+/// (the method's stopping rule), its low end passed and its high end did
+/// not, each decision consistent with Erlang B at that rate (see
+/// [`check_decision`]).
 #[test]
 fn frontier_is_monotone_in_capacity_and_drawn() {
     let (tmp, sc) = scenario("mmcc.toml", &MMCC.replace("2h", "30m"));
@@ -406,13 +407,32 @@ fn frontier_is_monotone_in_capacity_and_drawn() {
     assert_eq!(rows.len(), 3, "{csv}");
     let best: Vec<f64> = rows.iter().map(|r| r[1].parse().unwrap()).collect();
     assert!(best.windows(2).all(|w| w[0] <= w[1]), "frontier not monotone: {best:?}");
-    for (r, c) in rows.iter().zip([20u32, 25, 30]) {
+    let probes = String::from_utf8(read(&out_dir, "frontier-probes.csv")).unwrap();
+    assert!(probes.starts_with("probe,primary.workers,arrivals.rate,runs,mean,ci_lo,ci_hi,objective,decision\n"));
+    let probes: Vec<Vec<&str>> = probes.lines().skip(1).map(|l| l.split(',').collect()).collect();
+    for (r, c) in rows.iter().zip([20u64, 25, 30]) {
+        assert_eq!((r[0], r[4]), (c.to_string().as_str(), "found"), "{csv}");
         let (lo, hi): (f64, f64) = (r[2].parse().unwrap(), r[3].parse().unwrap());
         assert!(hi - lo <= 0.03 + 1e-9, "bracket [{lo}, {hi}] wider than 1% of the range");
-        // The rate at which Erlang B reaches 5 % with c slots (10 s calls).
-        let a = (1..4000).map(|i| i as f64 / 100.0).take_while(|&a| erlang_b(c, a) <= 0.05).last().unwrap();
-        assert!((lo - a / 10.0).abs() < 0.1 * a / 10.0, "c = {c}: frontier {lo}/s, Erlang B {}/s", a / 10.0);
+        for p in probes.iter().filter(|p| p[1] == c.to_string()) {
+            let rate: f64 = p[2].parse().unwrap();
+            let decision = match p[8] {
+                "pass" => Decision::Pass,
+                "fail" => Decision::Fail,
+                _ => Decision::Undecided,
+            };
+            let ci = [p[5].parse().unwrap(), p[6].parse().unwrap()];
+            let what = format!("c = {c}, rate {rate}");
+            check_decision(&what, decision, ci, p[3].parse().unwrap(), erlang_b(c, 10.0 * rate), 0.05, 16);
+            if rate == lo {
+                assert_eq!(decision, Decision::Pass, "{what}: the bracket's low end passed");
+            }
+            if rate == hi {
+                assert_ne!(decision, Decision::Pass, "{what}: the bracket's high end was not met");
+            }
+        }
+        assert!(probes.iter().any(|p| p[1] == c.to_string() && p[2].parse::<f64>().unwrap() == lo));
+        assert!(probes.iter().any(|p| p[1] == c.to_string() && p[2].parse::<f64>().unwrap() == hi));
     }
     assert_plots(&out_dir, "frontier");
-    assert!(read(&out_dir, "frontier-probes.csv").len() > 100);
 }

@@ -1,21 +1,22 @@
 //! `surgesim check` end to end: exit codes, JUnit, JSON, baselines,
-//! determinism.
+//! determinism, and the rule that an objective is judged on its confidence
+//! bound, not its mean (the judge itself is unit-tested in src/slo.rs).
 
-use std::path::Path;
 use std::process::Output;
 
-use assert_cmd::Command;
 use tempfile::TempDir;
 
+use crate::common::{fixture, repo, surgesim};
+
+/// `surgesim check args…` (from the repository's folder).
 fn check(args: &[&str]) -> Output {
-    let out = Command::cargo_bin("surgesim").unwrap().arg("check").args(args).output().unwrap();
-    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(!all.contains("panicked"), "{all}");
-    out
+    let mut all = vec!["check"];
+    all.extend_from_slice(args);
+    surgesim(&repo(""), &all)
 }
 
 fn fx(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/slo").join(name).display().to_string()
+    fixture(&format!("slo/{name}"))
 }
 
 #[test]
@@ -101,4 +102,61 @@ fn checking_twice_gives_identical_reports() {
         check(&[&fx("pass.toml"), &fx("fail.toml"), "--json", p.to_str().unwrap(), "--threads", threads]);
     }
     assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+}
+
+/// Per-replication values of `failed` and `served_primary` of `text` over
+/// replications 0..5, counted from each run's totals.
+fn per_run(text: &str) -> (Vec<f64>, Vec<f64>) {
+    let sc = surgesim::scenario::load_str(text, "judge.toml", &repo(""), &[]).unwrap();
+    let agg = surgesim::experiment::run(&sc, 5, surgesim::model::RunOptions::default());
+    let failed = agg.runs.iter().map(|r| (r.totals.failed_by.iter().sum::<u64>() + r.totals.abandoned) as f64);
+    let served = agg.runs.iter().map(|r| r.totals.served_primary as f64);
+    (failed.collect(), served.collect())
+}
+
+/// Mean and the half-width of its 95 % interval over 5 values (t(0.975, 4
+/// degrees of freedom) = 2.776445105, from the tables).
+fn mean_and_half(v: &[f64]) -> (f64, f64) {
+    assert_eq!(v.len(), 5);
+    let mean = v.iter().sum::<f64>() / 5.0;
+    let sd = (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / 4.0).sqrt();
+    (mean, 2.776_445_105 * sd / 5f64.sqrt())
+}
+
+/// An objective that the mean meets but its confidence bound does not
+/// fails: for `max_` the upper bound is compared, for `min_` the lower one.
+/// A threshold beyond the bound passes.
+#[test]
+fn an_objective_met_on_average_but_not_with_confidence_fails() {
+    let tmp = TempDir::new().unwrap();
+    let base = std::fs::read_to_string(fx("fail.toml")).unwrap();
+    let base = &base[..base.find("[slo]").expect("fail.toml has an [slo] block")];
+    let (failed, served) = per_run(base);
+    let (fm, fh) = mean_and_half(&failed);
+    let (sm, sh) = mean_and_half(&served);
+    assert!(fh > 1.0 && sh > 1.0, "the replications must spread: failed {failed:?}, served {served:?}");
+    let cases = [
+        // (objective, threshold, passes): between the mean and the bound,
+        // then beyond the bound.
+        ("max_failed", fm + fh / 2.0, false),
+        ("min_served_primary", sm - sh / 2.0, false),
+        ("max_failed", fm + fh * 1.5, true),
+        ("min_served_primary", sm - sh * 1.5, true),
+    ];
+    for (i, (key, threshold, passes)) in cases.into_iter().enumerate() {
+        let path = tmp.path().join(format!("judge-{i}.toml"));
+        std::fs::write(&path, format!("{base}[slo]\nreplications = 5\n{key} = {threshold:?}\n")).unwrap();
+        let json = tmp.path().join(format!("judge-{i}.json"));
+        let out = check(&[path.to_str().unwrap(), "--json", json.to_str().unwrap()]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(if passes { 0 } else { 1 }), "{key} = {threshold}:\n{text}");
+        let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        let v = &report["scenarios"][0]["verdicts"][0];
+        let (mean, half) = if key == "max_failed" { (fm, fh) } else { (sm, sh) };
+        let bound = if key == "max_failed" { mean + half } else { mean - half };
+        let got = |k: &str| v[k].as_f64().unwrap_or_else(|| panic!("verdict has no {k}: {v}"));
+        assert!((got("mean") - mean).abs() < 1e-9 * mean, "{key}: mean {} vs {mean}", got("mean"));
+        assert!((got("bound") - bound).abs() < 1e-6 * mean, "{key}: bound {} vs {bound}", got("bound"));
+        assert_eq!(v["pass"], passes, "{key} = {threshold}: {v}");
+    }
 }

@@ -1,0 +1,42 @@
+//! The integration tests, as one test binary with a module per topic (one
+//! binary links the crate once, which matters on a small machine).
+//!
+//! - `cli`: the `surgesim` binary end to end: bad input, determinism, output
+//!   files, the output-folder rules.
+//! - `hostile`: hostile input and faults: traces, `[slo]` blocks, variants,
+//!   flags, memory of a long trace, interrupted runs.
+//! - `mechanics`: each mechanism of the model against what it must do.
+//! - `theory`: statistical tests against queueing theory.
+//! - `properties`: property tests of the engine and fuzzing of the readers.
+//! - `sweep`: sweeps, shards, merge, the planner and the frontier.
+//! - `check`: `surgesim check` and its judge.
+//! - `incident`: the 07:00 incident replay and its counterfactuals.
+//! - `digests`: the bundled scenarios' outputs against pinned digests
+//!   (`digests.txt`).
+//! - `names`: one name per quantity across summary.json, timeseries.csv,
+//!   sweep.csv and `[slo]`.
+//! - `labels`: failure labels when both pools are full.
+//! - `sweep_hardening`: check's folder walk, baselines, grid limits, merge
+//!   integrity, the planner's range end.
+//! - `shell`: completions and the man page.
+//! - `k8s_manifest`: the Kubernetes Indexed Job manifest in docs/.
+//!
+//! `common` holds the helpers they share; fixtures stay in `tests/fixtures/`.
+//! Run one topic with e.g. `cargo test --test integration theory::`.
+
+mod common;
+
+mod check;
+mod cli;
+mod digests;
+mod hostile;
+mod incident;
+mod k8s_manifest;
+mod labels;
+mod mechanics;
+mod names;
+mod properties;
+mod shell;
+mod sweep;
+mod sweep_hardening;
+mod theory;
