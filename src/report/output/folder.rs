@@ -225,6 +225,16 @@ impl Drop for Staged {
 /// `path` made absolute with its links resolved, when it or its nearest
 /// existing ancestor exists; the error is a reason for refusing it.
 fn absolute(path: &Path, top: bool) -> Result<PathBuf, String> {
+    if let Some(Component::Normal(name)) = path.components().next_back() {
+        let len = name.as_encoded_bytes().len();
+        if len > NAME_MAX {
+            let short: String = name.to_string_lossy().chars().take(24).collect();
+            return Err(format!(
+                "has a name of {len} bytes ({short}…), over the {NAME_MAX} that file systems allow \
+                 (a long scenario name makes a long default folder name)"
+            ));
+        }
+    }
     match fs::symlink_metadata(path) {
         Ok(m) => fs::canonicalize(path).map_err(|e| {
             if m.file_type().is_symlink() {
@@ -239,14 +249,6 @@ fn absolute(path: &Path, top: bool) -> Result<PathBuf, String> {
             let Some(Component::Normal(name)) = path.components().next_back() else {
                 return Err("cannot be resolved".into());
             };
-            let len = name.as_encoded_bytes().len();
-            if len > NAME_MAX {
-                let short: String = name.to_string_lossy().chars().take(24).collect();
-                return Err(format!(
-                    "has a name of {len} bytes ({short}…), over the {NAME_MAX} that file systems allow \
-                     (a long scenario name makes a long default folder name)"
-                ));
-            }
             Ok(absolute(parent_of(path), false)?.join(name))
         }
         Err(e) => Err(format!("cannot be resolved: {e}")),
