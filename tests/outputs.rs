@@ -347,18 +347,38 @@ fn a_folder_swapped_in_during_the_run_is_not_replaced() {
 // 14.4: devices, FIFOs and links are written through, never replaced
 // ---------------------------------------------------------------------------
 
+/// `null` and `full` devices to write at: private nodes made in `dir` when
+/// the tests run as root (who could replace `/dev/null` itself, should the
+/// code under test regress), else `/dev/null` and `/dev/full`, which
+/// nobody else can replace.
+fn devices(dir: &Path) -> (String, String) {
+    let made = [("null", "3"), ("full", "7")].iter().all(|(name, minor)| {
+        let p = dir.join(name);
+        Command::new("mknod").arg(&p).args(["c", "1", minor]).stderr(Stdio::null()).status().is_ok_and(|s| s.success())
+            && fs::metadata(&p).is_ok_and(|m| m.file_type().is_char_device())
+    });
+    if made {
+        (dir.join("null").display().to_string(), dir.join("full").display().to_string())
+    } else {
+        let _ = fs::remove_file(dir.join("null"));
+        let _ = fs::remove_file(dir.join("full"));
+        ("/dev/null".into(), "/dev/full".into())
+    }
+}
+
 #[test]
 fn devices_are_written_through_and_stay_devices() {
     let tmp = workdir();
     let dir = tmp.path();
+    let (null, full) = devices(dir);
     for flag in ["--json", "--junit", "--write-baseline"] {
-        expect(dir, &["check", "tiny.toml", flag, "/dev/null"], 0);
-        let o = expect(dir, &["check", "tiny.toml", flag, "/dev/full"], 2);
-        assert!(stderr(&o).contains("/dev/full"), "{flag}: {}", stderr(&o));
+        expect(dir, &["check", "tiny.toml", flag, &null], 0);
+        let o = expect(dir, &["check", "tiny.toml", flag, &full], 2);
+        assert!(stderr(&o).contains(&full) && stderr(&o).contains("space"), "{flag}: {}", stderr(&o));
     }
-    expect(dir, &["trace", "tiny.toml", "-o", "/dev/null"], 0);
-    expect(dir, &["trace", "tiny.toml", "-o", "/dev/full"], 2);
-    for dev in ["/dev/null", "/dev/full"] {
+    expect(dir, &["trace", "tiny.toml", "-o", &null], 0);
+    expect(dir, &["trace", "tiny.toml", "-o", &full], 2);
+    for dev in [&null, &full] {
         assert!(fs::metadata(dev).unwrap().file_type().is_char_device(), "{dev} was replaced");
     }
 }

@@ -44,7 +44,7 @@ pub enum OutputError {
     Io { path: String, reason: std::io::Error },
     #[error("output path {path} is a file, not a folder: choose another --out")]
     NotAFolder { path: String },
-    #[error("output path {path} is a folder, not a file: choose a file name")]
+    #[error("cannot write {path}: it is a folder, not a file; choose a file name")]
     NotAFile { path: String },
     #[error("output folder {path} is being written by another surgesim run{}: wait for it to finish or choose another --out", pid.map_or(String::new(), |p| format!(" (process {p})")))]
     Busy { path: String, pid: Option<u32> },
