@@ -52,6 +52,20 @@ pub enum OutputError {
     Refused { path: String, reason: String },
 }
 
+impl OutputError {
+    /// The file or folder the error is about, as named to the user.
+    pub fn path(&self) -> &str {
+        match self {
+            OutputError::Foreign { path }
+            | OutputError::Io { path, .. }
+            | OutputError::NotAFolder { path }
+            | OutputError::NotAFile { path }
+            | OutputError::Busy { path, .. }
+            | OutputError::Refused { path, .. } => path,
+        }
+    }
+}
+
 pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> OutputError + '_ {
     move |reason| OutputError::Io { path: path.display().to_string(), reason }
 }
