@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 
 use surgesim::experiment::{self, Aggregate};
 use surgesim::model::RunOptions;
-use surgesim::report::{json, sig};
+use surgesim::report::{json, output, sig};
 use surgesim::result::metric_names;
 use surgesim::scenario::{self, Scenario};
 use surgesim::slo::{SloSet, Verdict};
@@ -381,8 +381,5 @@ fn junit(r: &Report) -> Result<String> {
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).with_context(|| format!("cannot write in {}", dir.display()))?;
-    std::io::Write::write_all(&mut tmp, bytes)?;
-    tmp.persist(path).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
+    Ok(output::write_file(path, bytes)?)
 }

@@ -15,8 +15,10 @@ use clap::Args;
 
 use surgesim::experiment::{self, Aggregate, Stat};
 use surgesim::model::RunOptions;
-use surgesim::report::{num, sig, Staged};
+use surgesim::report::{num, sig};
 use surgesim::scenario::{self, overrides::Override, Scenario};
+
+use super::OutputArgs;
 
 #[derive(Args)]
 pub struct CompareArgs {
@@ -31,15 +33,8 @@ pub struct CompareArgs {
     /// Reporting window for all, e.g. 07:00..07:15.
     #[arg(long)]
     pub window: Option<String>,
-    /// Output folder (default: notebooks-out/<base>/compare/).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-    #[arg(long)]
-    pub force: bool,
-    #[arg(long, default_value_t = 0)]
-    pub threads: usize,
-    #[arg(long, default_value_t = 2e10)]
-    pub max_calls: f64,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 struct Row {
@@ -68,24 +63,20 @@ pub fn compare(a: CompareArgs) -> Result<ExitCode> {
     let seed = a.seed.unwrap_or(scs[0].seed);
     for sc in scs.iter_mut() {
         sc.seed = seed;
-        super::run::check_budget(sc, a.replications, a.max_calls)?;
+        super::run::check_budget(sc, a.replications, a.output.max_calls)?;
     }
     let windowed = scs[0].window.is_some();
     if windowed && scs.iter().any(|s| s.window != scs[0].window) {
         bail!("the scenarios have different reporting windows: give one with --window");
     }
-    super::set_threads(a.threads)?;
-    let out = a.out.clone().unwrap_or_else(|| super::run::default_out(&scs[0]).join("compare"));
-    let staged = Staged::begin(&out, a.force)?;
+    super::set_threads(a.output.threads)?;
+    let staged = a.output.begin(super::run::default_out(&scs[0]).join("compare"))?;
     let metric = if windowed { "window.failed" } else { "failed" };
     let eligible_metric = if windowed { "window.failed_fallback_eligible" } else { "failed_fallback_eligible" };
     let aggs: Vec<Aggregate> =
         scs.iter().map(|sc| experiment::run(sc, a.replications, RunOptions::default())).collect();
     for agg in &aggs {
-        if let Err(e) = super::run::ensure_complete(agg) {
-            staged.abort();
-            return Err(e);
-        }
+        super::run::ensure_complete(agg)?;
     }
     let base_failed = aggs[0].metric_values(metric);
     let base_cost = aggs[0].metric_values("cost_total");
@@ -107,12 +98,10 @@ pub fn compare(a: CompareArgs) -> Result<ExitCode> {
         .collect();
     let table = render(&scs[0], &rows, metric, a.replications, seed);
     let csv = to_csv(&rows);
-    let written = staged.write("compare.csv", &csv).and_then(|_| staged.write("compare.txt", table.as_bytes()));
-    if let Err(e) = written {
-        staged.abort();
-        return Err(e.into());
-    }
-    let dir = staged.commit()?;
+    let dir = staged.finish(|st| {
+        st.write("compare.csv", &csv)?;
+        st.write("compare.txt", table.as_bytes())
+    })?;
     print!("{table}");
     println!("wrote {}", dir.display());
     Ok(ExitCode::SUCCESS)

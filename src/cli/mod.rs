@@ -3,6 +3,7 @@
 mod bench;
 mod check;
 mod compare;
+mod plan;
 mod run;
 mod shell;
 mod sweep;
@@ -14,6 +15,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 
+use surgesim::report::Staged;
 use surgesim::scenario::{self, overrides::Override, Scenario};
 
 #[derive(Parser)]
@@ -36,7 +38,7 @@ enum Cmd {
     /// Grid over scenario parameters, in parallel, with headroom curves.
     Sweep(sweep::SweepArgs),
     /// Cheapest value of a parameter meeting an SLO, with its evidence.
-    Plan(sweep::PlanArgs),
+    Plan(plan::PlanArgs),
     /// Join the outputs of sharded sweeps into the files one sweep writes.
     Merge(sweep::MergeArgs),
     /// Time the standard performance cases on this machine (calls/s, ratio to a floor loop).
@@ -86,6 +88,33 @@ impl ScenarioArgs {
     }
 }
 
+/// Flags shared by commands that simulate into an output folder.
+#[derive(Args, Clone, Debug)]
+pub struct OutputArgs {
+    /// Output folder (default: notebooks-out/<scenario name>/, or the
+    /// command's subfolder of it: sweep/, plan/, frontier/, compare/).
+    /// Replaced as a whole when the run succeeds; one run at a time.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Replace an output folder that surgesim did not write.
+    #[arg(long)]
+    pub force: bool,
+    /// Worker threads (0: one per core). Results do not depend on it.
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// Refuse runs expected to simulate more calls than this (per replication).
+    #[arg(long, default_value_t = 2e10)]
+    pub max_calls: f64,
+}
+
+impl OutputArgs {
+    /// Takes the output folder (`--out`, else `default`) before anything
+    /// is simulated: refusals and a busy folder stop the command here.
+    pub fn begin(&self, default: PathBuf) -> Result<Staged> {
+        Ok(Staged::begin(self.out.as_deref().unwrap_or(&default), self.force)?)
+    }
+}
+
 /// Sets the size of rayon's global pool (0: one thread per core).
 pub fn check_threads(threads: usize) -> Result<()> {
     if threads > 1024 {
@@ -120,7 +149,7 @@ pub fn main() -> Result<ExitCode> {
         Cmd::Trace(a) => trace::trace(a),
         Cmd::Compare(a) => compare::compare(a),
         Cmd::Sweep(a) => sweep::sweep(a),
-        Cmd::Plan(a) => sweep::plan(a),
+        Cmd::Plan(a) => plan::plan(a),
         Cmd::Merge(a) => sweep::merge(a),
         Cmd::Bench(a) => bench::bench(a),
         Cmd::Validate { scenarios } => validate(&scenarios),

@@ -11,7 +11,7 @@ use surgesim::model::RunOptions;
 use surgesim::report::{causes, json, plot, table, timeseries, Staged};
 use surgesim::scenario::Scenario;
 
-use super::{set_threads, ScenarioArgs};
+use super::{set_threads, OutputArgs, ScenarioArgs};
 
 #[derive(Args)]
 pub struct RunArgs {
@@ -20,18 +20,8 @@ pub struct RunArgs {
     /// Independent replications (run i uses the streams of (seed, i)).
     #[arg(long, short = 'r', default_value_t = 1)]
     pub replications: u64,
-    /// Output folder (default: notebooks-out/<scenario name>/).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-    /// Replace an output folder that surgesim did not write.
-    #[arg(long)]
-    pub force: bool,
-    /// Worker threads (0: one per core). Results do not depend on it.
-    #[arg(long, default_value_t = 0)]
-    pub threads: usize,
-    /// Refuse runs expected to simulate more calls than this (per replication).
-    #[arg(long, default_value_t = 2e10)]
-    pub max_calls: f64,
+    #[command(flatten)]
+    pub output: OutputArgs,
     /// Also write failures.csv: each failed call (at most 100,000 per run).
     #[arg(long)]
     pub failure_log: bool,
@@ -73,20 +63,12 @@ pub fn default_out(sc: &Scenario) -> PathBuf {
 
 pub fn run(args: RunArgs) -> Result<ExitCode> {
     let sc = args.scenario.load()?;
-    check_budget(&sc, args.replications, args.max_calls)?;
-    set_threads(args.threads)?;
-    let out = args.out.clone().unwrap_or_else(|| default_out(&sc));
-    let staged = Staged::begin(&out, args.force)?;
+    check_budget(&sc, args.replications, args.output.max_calls)?;
+    set_threads(args.output.threads)?;
+    let staged = args.output.begin(default_out(&sc))?;
     let agg = experiment::run(&sc, args.replications, RunOptions { failure_log: args.failure_log });
-    if let Err(e) = ensure_complete(&agg) {
-        staged.abort();
-        return Err(e);
-    }
-    if let Err(e) = write_outputs(&staged, &sc, &agg) {
-        staged.abort();
-        return Err(e);
-    }
-    let dir = staged.commit()?;
+    ensure_complete(&agg)?;
+    let dir = staged.finish(|st| write_outputs(st, &sc, &agg))?;
     print!("{}", render(&sc, &agg));
     println!("wrote {}", dir.display());
     Ok(ExitCode::SUCCESS)

@@ -10,6 +10,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 
 use surgesim::model::calls::for_each_call;
+use surgesim::report::output;
 
 use super::ScenarioArgs;
 
@@ -30,27 +31,24 @@ pub struct TraceArgs {
 pub fn trace(a: TraceArgs) -> Result<ExitCode> {
     let sc = a.scenario.load()?;
     super::run::check_budget(&sc, 1, a.max_calls)?;
-    let dir = a.out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).with_context(|| format!("cannot write in {}", dir.display()))?;
-    let mut buf = std::io::BufWriter::new(tmp.as_file_mut());
-    writeln!(buf, "arrival,duration,class")?;
-    let mut io_err = None;
-    // Microsecond resolution: exactly the engine's ticks, so a replay is exact.
-    let n = for_each_call(&sc, a.run, |t, c| {
-        if io_err.is_none() {
-            if let Err(e) =
-                writeln!(buf, "{t:.6},{:.6},{}", c.duration.as_secs_f64(), sc.classes[c.class as usize].name)
-            {
-                io_err = Some(e);
+    let n = output::write_with(&a.out, |buf| -> Result<u64> {
+        writeln!(buf, "arrival,duration,class")?;
+        let mut io_err = None;
+        // Microsecond resolution: exactly the engine's ticks, so a replay is exact.
+        let n = for_each_call(&sc, a.run, |t, c| {
+            if io_err.is_none() {
+                if let Err(e) =
+                    writeln!(buf, "{t:.6},{:.6},{}", c.duration.as_secs_f64(), sc.classes[c.class as usize].name)
+                {
+                    io_err = Some(e);
+                }
             }
+        })?;
+        if let Some(e) = io_err {
+            return Err(e).context(format!("cannot write {}", a.out.display()));
         }
+        Ok(n)
     })?;
-    if let Some(e) = io_err {
-        return Err(e).context(format!("cannot write {}", a.out.display()));
-    }
-    buf.flush()?;
-    drop(buf);
-    tmp.persist(&a.out).with_context(|| format!("cannot write {}", a.out.display()))?;
     println!("wrote {n} calls of {} (run {}) to {}", sc.name, a.run, a.out.display());
     Ok(ExitCode::SUCCESS)
 }

@@ -18,6 +18,8 @@
 //! - `labels`: failure labels when both pools are full.
 //! - `sweep_hardening`: check's folder walk, baselines, grid limits, merge
 //!   integrity, the planner's range end.
+//! - `outputs`: every file and folder surgesim writes: exchange, recovery,
+//!   locks, devices, FIFOs, links, modes.
 //! - `shell`: completions and the man page.
 //! - `k8s_manifest`: the Kubernetes Indexed Job manifest in docs/.
 //!
@@ -35,6 +37,7 @@ mod k8s_manifest;
 mod labels;
 mod mechanics;
 mod names;
+mod outputs;
 mod properties;
 mod shell;
 mod sweep;

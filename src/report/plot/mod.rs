@@ -10,9 +10,9 @@
 //!
 //! Text is drawn with a bundled DejaVu Sans (plotters' `ab_glyph` feature),
 //! so the PNGs are legible on machines with no fonts installed; the SVGs
-//! carry their text as `<text>` elements. Each file is rendered to a
-//! temporary sibling and renamed into place ([`write_atomic`]), so a failed
-//! draw never leaves a half-written picture under the final name.
+//! carry their text as `<text>` elements. Each file is written through
+//! [`crate::report::output`] (a temporary sibling renamed into place), so a
+//! failed draw never leaves a half-written picture under the final name.
 //!
 //! Odd data never panics: NaN and infinite values are skipped, empty inputs
 //! give empty axes with a note, and degenerate ranges are padded.
@@ -26,9 +26,7 @@ mod timeline;
 #[cfg(test)]
 mod tests;
 
-use std::fs;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::Path;
 use std::sync::OnceLock;
 
 use plotters::coord::Shift;
@@ -109,29 +107,20 @@ fn save<F: Figure>(fig: &F, svg: &Path, png: &Path) -> Result<(), PlotError> {
         fig.draw(&root).map_err(|e| PlotError::new(svg, e))?;
         root.present().map_err(|e| PlotError::new(svg, e))?;
     }
-    write_atomic(svg, "svg", |tmp| fs::write(tmp, text.as_bytes()).map_err(|e| e.to_string()))?;
+    crate::report::output::write_file(svg, text.as_bytes()).map_err(|e| PlotError::new(svg, e))?;
     // The bitmap backend picks the encoder from the extension, hence the
     // `.png` temporary whatever the target is called.
-    write_atomic(png, "png", |tmp| {
+    crate::report::output::write_via_path(png, "png", |tmp| {
         let root = BitMapBackend::new(tmp, fig.size()).into_drawing_area();
-        fig.draw(&root).map_err(|e| e.to_string())?;
-        root.present().map_err(|e| e.to_string())
+        fig.draw(&root).map_err(|e| PlotError::new(png, e))?;
+        root.present().map_err(|e| PlotError::new(png, e))
     })
 }
 
-/// Has `write` fill a fresh temporary sibling of `path` (ending in `.ext`),
-/// then renames it to `path`; on any failure the temporary goes and `path`
-/// is left as it was.
-fn write_atomic(path: &Path, ext: &str, write: impl FnOnce(&Path) -> Result<(), String>) -> Result<(), PlotError> {
-    static SEQ: AtomicU64 = AtomicU64::new(0);
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "plot".into());
-    let seq = SEQ.fetch_add(1, Ordering::Relaxed);
-    let tmp: PathBuf = path.with_file_name(format!(".{name}.partial-{}-{seq}.{ext}", std::process::id()));
-    let result = write(&tmp).and_then(|()| fs::rename(&tmp, path).map_err(|e| e.to_string()));
-    result.map_err(|e| {
-        let _ = fs::remove_file(&tmp);
-        PlotError::new(path, e)
-    })
+impl From<crate::report::output::OutputError> for PlotError {
+    fn from(e: crate::report::output::OutputError) -> PlotError {
+        PlotError { path: e.path().to_string(), message: e.to_string() }
+    }
 }
 
 // ---------------------------------------------------------------------------
