@@ -2,28 +2,11 @@
 
 use std::path::{Path, PathBuf};
 
+use super::error::ScenarioError;
 use super::overrides::{apply_overrides, Override};
 use super::raw::RawScenario;
 use super::validate::validate;
 use super::Scenario;
-
-/// Why a scenario could not be loaded. Every variant names the file and,
-/// where it can, the line or the field and what would be valid.
-#[derive(Debug, thiserror::Error)]
-pub enum ScenarioError {
-    // The cause is part of the message (and deliberately not a `source`,
-    // which would print it twice in an error chain).
-    #[error("cannot read scenario file {path}: {reason}")]
-    Read { path: String, reason: std::io::Error },
-    #[error("{path}: {reason}")]
-    Toml { path: String, reason: toml::de::Error },
-    #[error("{path}: field `{field}`: {msg}")]
-    Invalid { path: String, field: String, msg: String },
-    #[error("{path}: --set {arg}: {msg}")]
-    Override { path: String, arg: String, msg: String },
-    #[error("{path}: [overrides] {arg}: {msg}")]
-    VariantOverride { path: String, arg: String, msg: String },
-}
 
 /// Loads, overrides and validates the scenario at `path`.
 ///

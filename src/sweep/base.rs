@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 
 use super::axis::{Axis, AxisValue};
 use super::grid::Grid;
-use super::SweepError;
+use super::error::SweepError;
 use crate::scenario::{self, overrides::Override, Scenario, ScenarioError};
 
 /// Where the scenario comes from.
