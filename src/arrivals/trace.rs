@@ -15,13 +15,13 @@
 //! `shift` moves every row in time.
 
 use std::fs::File;
-use std::io::BufReader;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use rand::Rng;
 
 use super::Arrival;
+use crate::input::{open_regular, RowLimit, RowTooLong};
 use crate::time::{parse_duration, Tick};
 
 /// Longest call duration a trace may carry.
@@ -162,8 +162,11 @@ impl TraceSpec {
     }
 
     pub fn start(&self) -> TraceState<'_> {
-        let reader =
-            if self.sorted.is_some() { None } else { File::open(&self.path).ok().map(|f| reader(BufReader::new(f))) };
+        let reader = if self.sorted.is_some() {
+            None
+        } else {
+            open_regular(&self.path).ok().map(|f| reader(RowLimit::new(f, false)))
+        };
         let error = if self.sorted.is_none() && reader.is_none() {
             Some(self.err(0, "cannot open the trace (it was readable when the scenario was validated)"))
         } else {
@@ -187,7 +190,7 @@ impl TraceSpec {
 #[derive(Debug)]
 pub struct TraceState<'a> {
     spec: &'a TraceSpec,
-    reader: Option<csv::Reader<BufReader<File>>>,
+    reader: Option<csv::Reader<RowLimit<File>>>,
     rec: csv::ByteRecord,
     line: u64,
     idx: usize,
@@ -212,7 +215,14 @@ impl TraceState<'_> {
                 Ok(false) => return None,
                 Ok(true) => {}
                 Err(e) => {
-                    self.error = Some(spec.err(self.line + 1, e.to_string()));
+                    let long = match e.kind() {
+                        csv::ErrorKind::Io(io) => RowTooLong::of(io),
+                        _ => None,
+                    };
+                    self.error = Some(match long {
+                        Some(long) => spec.err(long.line, long.to_string()),
+                        None => spec.err(self.line + 1, e.to_string()),
+                    });
                     return None;
                 }
             }

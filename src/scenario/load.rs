@@ -35,7 +35,7 @@ struct Resolved {
 /// against.
 fn read_variant(path: &Path, overrides: &[Override], depth: u32) -> Result<Resolved, ScenarioError> {
     let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|reason| ScenarioError::Read { path: shown.clone(), reason })?;
+    let text = crate::input::read_text(path).map_err(|reason| ScenarioError::Read { path: shown.clone(), reason })?;
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let table: toml::Table =
         toml::from_str(&text).map_err(|reason| ScenarioError::Toml { path: shown.clone(), reason })?;

@@ -114,6 +114,9 @@ fn poisson(cx: &Ctx, a: &RawArrivals, duration: Tick) -> R<ArrivalSpec> {
     Ok(ArrivalSpec::Poisson(rate))
 }
 
+/// Most points a rate file may hold.
+pub const MAX_RATE_POINTS: usize = 1_000_000;
+
 fn rate_file(cx: &Ctx, file: &str, interpolate: Option<&str>) -> R<RateFn> {
     let linear = match interpolate {
         None | Some("step") => false,
@@ -130,6 +133,9 @@ fn rate_file(cx: &Ctx, file: &str, interpolate: Option<&str>) -> R<RateFn> {
     let mut pts: Vec<(Tick, f64)> = Vec::new();
     while cols.next().map_err(fail)? {
         let line = cols.line();
+        if pts.len() == MAX_RATE_POINTS {
+            return Err(fail(format!("line {line}: more than {MAX_RATE_POINTS} rate points")));
+        }
         let t = cols.cell(tc, "the time").map_err(fail)?;
         let t = match t.parse::<f64>() {
             Ok(v) if (0.0..1e11).contains(&v) => Tick::from_secs_f64(v),

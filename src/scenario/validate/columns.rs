@@ -4,10 +4,14 @@
 //!
 //! Column names match case-insensitively, trimmed, with a leading
 //! byte-order mark dropped. Blank records (an empty line, spaces, `""`)
-//! are skipped. Messages carry the line number.
+//! are skipped. Messages carry the line number and quote nothing of the
+//! file. The file must be a regular file, and no row may be longer than
+//! [`crate::input::MAX_ROW_BYTES`] (see [`RowLimit`]).
 
 use std::fs::File;
 use std::path::Path;
+
+use crate::input::{open_regular, RowLimit, RowTooLong};
 
 /// How records are split.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -21,7 +25,7 @@ pub(crate) enum Dialect {
 }
 
 pub(crate) struct Columns {
-    rdr: csv::Reader<File>,
+    rdr: csv::Reader<RowLimit<File>>,
     /// Header names, normalised (trimmed, lower case, no byte-order mark).
     names: Vec<String>,
     rec: csv::ByteRecord,
@@ -32,10 +36,10 @@ impl Columns {
     /// Opens `path` and reads its header row. The error is the reason
     /// alone; the caller names the file.
     pub fn open(path: &Path, dialect: Dialect) -> Result<Columns, String> {
-        let file = File::open(path).map_err(|e| format!("cannot read: {e}"))?;
+        let file = open_regular(path).map_err(|e| format!("cannot read: {e}"))?;
         let mut rdr = match dialect {
-            Dialect::Table => csv::ReaderBuilder::new().from_reader(file),
-            Dialect::Trace => crate::arrivals::trace::reader(file),
+            Dialect::Table => csv::ReaderBuilder::new().from_reader(RowLimit::new(file, true)),
+            Dialect::Trace => crate::arrivals::trace::reader(RowLimit::new(file, false)),
         };
         let header = rdr.byte_headers().map_err(|e| describe(e, 1))?;
         let names = header
@@ -94,7 +98,10 @@ fn describe(e: csv::Error, line: u64) -> String {
         csv::ErrorKind::UnequalLengths { pos, expected_len, len } => {
             format!("line {}: {len} fields, but the header has {expected_len}", pos.as_ref().map_or(line, |p| p.line()))
         }
-        csv::ErrorKind::Io(io) => format!("line {line}: {io}"),
+        csv::ErrorKind::Io(io) => match RowTooLong::of(io) {
+            Some(long) => format!("line {}: {long}", long.line),
+            None => format!("line {line}: {io}"),
+        },
         _ => format!("line {line}: {e}"),
     }
 }

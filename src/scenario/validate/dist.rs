@@ -132,6 +132,9 @@ pub(super) fn validate_dist(cx: &Ctx, field: &str, d: &RawDist) -> R<Dist> {
     })
 }
 
+/// Most values an empirical distribution may hold (they are kept in memory).
+pub const MAX_EMPIRICAL_VALUES: usize = 10_000_000;
+
 /// Reads one column of seconds from a CSV file (with a header row): the
 /// column named `column`, or the first.
 fn read_empirical(cx: &Ctx, field: &str, file: &str, column: Option<&str>) -> R<Vec<f64>> {
@@ -149,6 +152,9 @@ fn read_empirical(cx: &Ctx, field: &str, file: &str, column: Option<&str>) -> R<
     let mut values = Vec::new();
     while cols.next().map_err(fail)? {
         let line = cols.line();
+        if values.len() == MAX_EMPIRICAL_VALUES {
+            return Err(fail(format!("line {line}: more than {MAX_EMPIRICAL_VALUES} values")));
+        }
         let cell = cols.cell(col, "the duration").map_err(fail)?;
         match cell.parse::<f64>() {
             Ok(v) if v.is_finite() && v >= 0.0 => values.push(v),

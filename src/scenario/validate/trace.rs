@@ -78,6 +78,9 @@ pub(super) fn trace(
     Ok(ArrivalSpec::Trace(spec))
 }
 
+/// Most rows a trace with `sort = true` may hold (they are sorted in memory).
+pub const MAX_SORTED_ROWS: usize = 50_000_000;
+
 /// One streaming pass over the trace: columns, every row's syntax, time
 /// order (or sorting), and the row count in the run's span.
 fn scan_trace(cx: &Ctx, spec: &mut TraceSpec, sort: bool, path: &Path) -> R<()> {
@@ -105,6 +108,11 @@ fn scan_trace(cx: &Ctx, spec: &mut TraceSpec, sort: bool, path: &Path) -> R<()> 
             continue;
         };
         if sort {
+            if all.len() == MAX_SORTED_ROWS {
+                return Err(fail(format!(
+                    "line {line}: more than {MAX_SORTED_ROWS} rows to sort in memory: sort the file and drop `sort = true`"
+                )));
+            }
             all.push(Arrival { time: t, class: row.class, duration: row.duration.map(Tick::from_secs_f64) });
             continue;
         }
