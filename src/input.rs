@@ -55,14 +55,19 @@ pub fn read_text(path: &Path) -> io::Result<String> {
     })
 }
 
-/// `s` quoted as `{:?}` does, cut to [`MAX_SHOWN_CHARS`] characters with
-/// "…" where it was longer.
-pub fn clip(s: &str) -> String {
+/// `s` cut to [`MAX_SHOWN_CHARS`] characters, ending in "…" where it was
+/// longer.
+pub fn clip_plain(s: &str) -> String {
     if s.chars().count() <= MAX_SHOWN_CHARS {
-        return format!("{s:?}");
+        return s.to_string();
     }
     let head: String = s.chars().take(MAX_SHOWN_CHARS - 1).collect();
-    format!("{:?}", head + "…")
+    head + "…"
+}
+
+/// `s` quoted as `{:?}` does, cut as [`clip_plain`] cuts.
+pub fn clip(s: &str) -> String {
+    format!("{:?}", clip_plain(s))
 }
 
 /// `msg` with every quoted (`"…"`) or back-ticked span longer than
@@ -79,9 +84,10 @@ pub fn clip_quoted(msg: &str) -> String {
         if c != '"' && c != '`' {
             continue;
         }
-        // The span up to the closing mark (a `\"` inside a quote is escaped).
+        // The span up to the closing mark (a `\"` inside a quote is
+        // escaped), or to the end of the line when there is none.
         let mut j = i;
-        while j < chars.len() && chars[j] != c {
+        while j < chars.len() && chars[j] != c && chars[j] != '\n' {
             j += if c == '"' && chars[j] == '\\' { 2 } else { 1 };
         }
         let end = j.min(chars.len());
@@ -92,10 +98,12 @@ pub fn clip_quoted(msg: &str) -> String {
         } else {
             out.extend(span);
         }
-        if end < chars.len() {
+        if end < chars.len() && chars[end] == c {
             out.push(c);
+            i = end + 1;
+        } else {
+            i = end;
         }
-        i = end + 1;
     }
     out
 }
@@ -262,6 +270,8 @@ mod tests {
     #[test]
     fn clipping_keeps_short_values_and_cuts_long_ones() {
         assert_eq!(clip("abc"), "\"abc\"");
+        assert_eq!(clip_plain(&"é".repeat(60)), "é".repeat(60));
+        assert_eq!(clip_plain(&"é".repeat(61)).chars().count(), MAX_SHOWN_CHARS);
         let long = "x".repeat(1000);
         let c = clip(&long);
         assert_eq!(c.chars().count(), MAX_SHOWN_CHARS + 2);
@@ -271,5 +281,8 @@ mod tests {
         assert!(m.len() < 200, "{m}");
         assert!(m.contains("expected \"a\\\"b\""), "{m}");
         assert_eq!(m.matches('…').count(), 2, "{m}");
+        // A quote left open on one line does not swallow the next.
+        let m = clip_quoted(&format!("x = \"abc\ninvalid \"{long}\""));
+        assert!(m.starts_with("x = \"abc\ninvalid \"x") && m.len() < 100, "{m}");
     }
 }

@@ -19,6 +19,7 @@
 use std::fmt;
 
 use crate::experiment::{t_quantile, Aggregate};
+use crate::input::{clip_plain, clip_quoted};
 
 /// Comparison of an objective.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -58,9 +59,9 @@ pub struct SloSet {
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum SloError {
-    #[error("[slo] `{key}`: unknown metric `{metric}`; valid metrics: {valid}")]
+    #[error("[slo] `{}`: unknown metric `{}`; valid metrics: {valid}", clip_plain(.key), clip_plain(.metric))]
     UnknownMetric { key: String, metric: String, valid: String },
-    #[error("[slo] `{key}`: {msg}")]
+    #[error("[slo] `{}`: {}", clip_plain(.key), clip_quoted(.msg))]
     Malformed { key: String, msg: String },
 }
 
@@ -71,7 +72,7 @@ fn number(key: &str, v: &toml::Value) -> Result<f64, SloError> {
         other => {
             return Err(SloError::Malformed {
                 key: key.into(),
-                msg: format!("{other} is not a number: expected e.g. 0.001"),
+                msg: format!("{} is not a number: expected e.g. 0.001", clip_plain(&other.to_string())),
             })
         }
     };

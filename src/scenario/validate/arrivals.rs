@@ -6,7 +6,7 @@ use super::columns::{Columns, Dialect};
 use super::ctx::{Ctx, R};
 use crate::arrivals::{ArrivalSpec, Hawkes, Mmpp, RateFn, Segment};
 use crate::scenario::raw::{RawArrivals, RawRate, RawRatePoint, RawSpike};
-use crate::time::{parse_duration, Tick};
+use crate::time::{parse_duration, Tick, TimeParseError};
 
 const KINDS: &str = "expected \"poisson\", \"trace\", \"mmpp\" or \"hawkes\"";
 
@@ -64,7 +64,7 @@ pub(super) fn validate_arrivals(
             }
             let mut out = Vec::new();
             for (i, s) in states.iter().enumerate() {
-                let rate = cx.finite(&format!("arrivals.states[{i}].per_s"), s.per_s, 0.0, 1e9)?;
+                let rate = cx.finite(&format!("arrivals.states[{i}].per_s"), s.per_s, 0.0, MAX_RATE)?;
                 let soj = cx.positive_dur(&format!("arrivals.states[{i}].mean_sojourn"), s.mean_sojourn)?;
                 out.push((rate, soj.as_secs_f64()));
             }
@@ -78,7 +78,7 @@ pub(super) fn validate_arrivals(
             let need = |v: Option<f64>, k: &str| {
                 v.map_or_else(|| cx.err(format!("arrivals.{k}"), format!("missing: a Hawkes process needs `{k}`")), Ok)
             };
-            let base = cx.finite("arrivals.base_per_s", need(a.base_per_s, "base_per_s")?, 1e-9, 1e9)?;
+            let base = cx.finite("arrivals.base_per_s", need(a.base_per_s, "base_per_s")?, 1e-9, MAX_RATE)?;
             let branching = cx.finite("arrivals.branching", need(a.branching, "branching")?, 0.0, 0.99)?;
             let decay = match a.decay {
                 Some(d) => cx.positive_dur("arrivals.decay", d)?,
@@ -97,7 +97,7 @@ fn poisson(cx: &Ctx, a: &RawArrivals, duration: Tick) -> R<ArrivalSpec> {
             return cx
                 .err("arrivals.rate", "missing: a Poisson process needs a rate (calls/s), a schedule or a rate_file")
         }
-        (Some(RawRate::Constant(r)), None) => RateFn::constant(cx.finite("arrivals.rate", *r, 0.0, 1e9)?),
+        (Some(RawRate::Constant(r)), None) => RateFn::constant(cx.finite("arrivals.rate", *r, 0.0, MAX_RATE)?),
         (Some(RawRate::Schedule(points)), None) => rate_schedule(cx, points)?,
         (None, Some(file)) => rate_file(cx, file, a.interpolate.as_deref())?,
     };
@@ -113,6 +113,9 @@ fn poisson(cx: &Ctx, a: &RawArrivals, duration: Tick) -> R<ArrivalSpec> {
     }
     Ok(ArrivalSpec::Poisson(rate))
 }
+
+/// Highest arrival rate, in calls/s, anywhere a rate is given.
+pub const MAX_RATE: f64 = 1e9;
 
 /// Most points a rate file may hold.
 pub const MAX_RATE_POINTS: usize = 1_000_000;
@@ -136,18 +139,28 @@ fn rate_file(cx: &Ctx, file: &str, interpolate: Option<&str>) -> R<RateFn> {
         if pts.len() == MAX_RATE_POINTS {
             return Err(fail(format!("line {line}: more than {MAX_RATE_POINTS} rate points")));
         }
+        // A rate file is not a scenario file: messages quote nothing of it.
         let t = cols.cell(tc, "the time").map_err(fail)?;
-        let t = match t.parse::<f64>() {
-            Ok(v) if (0.0..1e11).contains(&v) => Tick::from_secs_f64(v),
-            _ => match parse_duration(t) {
-                Ok(d) => d,
-                Err(_) => return Err(fail(format!("line {line}: time {t:?}: expected seconds >= 0 or a duration"))),
-            },
+        let t = match (t.parse::<f64>(), parse_duration(t)) {
+            (Ok(v), _) if (0.0..1e11).contains(&v) => Tick::from_secs_f64(v),
+            (Ok(v), _) if v >= 1e11 => {
+                return Err(fail(format!("line {line}: the time is out of range: expected under 10^11 seconds")))
+            }
+            (_, Ok(d)) => d,
+            (_, Err(TimeParseError::OutOfRange(_))) => {
+                return Err(fail(format!("line {line}: the time is out of range: expected under 10^11 seconds")))
+            }
+            _ => {
+                return Err(fail(format!("line {line}: the time: expected seconds >= 0 or a duration such as \"90s\"")))
+            }
         };
         let r = cols.cell(rc, "the rate").map_err(fail)?;
         let r = match r.parse::<f64>() {
-            Ok(v) if v.is_finite() && (0.0..=1e9).contains(&v) => v,
-            _ => return Err(fail(format!("line {line}: rate {r:?}: expected a finite number of calls/s >= 0"))),
+            Ok(v) if (0.0..=MAX_RATE).contains(&v) => v,
+            Ok(v) if v > MAX_RATE => {
+                return Err(fail(format!("line {line}: the rate is above the limit of {MAX_RATE:e} calls/s")))
+            }
+            _ => return Err(fail(format!("line {line}: the rate: expected a finite number of calls/s >= 0"))),
         };
         if pts.is_empty() && t != Tick::ZERO {
             return Err(fail(format!("line {line}: the first point must be at time 0")));
@@ -182,7 +195,7 @@ fn rate_schedule(cx: &Ctx, points: &[RawRatePoint]) -> R<RateFn> {
     let mut prev_end = Tick::ZERO;
     for (i, p) in points.iter().enumerate() {
         let f = |name: &str| format!("arrivals.rate[{i}].{name}");
-        let per_s = cx.finite(&f("per_s"), p.per_s, 0.0, 1e9)?;
+        let per_s = cx.finite(&f("per_s"), p.per_s, 0.0, MAX_RATE)?;
         if i == 0 && p.at.0 != Tick::ZERO {
             return cx.err(f("at"), format!("the first rate point is at {}: it must be at \"0s\"", p.at.0));
         }
@@ -201,7 +214,7 @@ fn rate_schedule(cx: &Ctx, points: &[RawRatePoint]) -> R<RateFn> {
                 prev_end = p.at.0;
             }
             (Some(to), Some(over)) => {
-                let to = cx.finite(&f("to_per_s"), to, 0.0, 1e9)?;
+                let to = cx.finite(&f("to_per_s"), to, 0.0, MAX_RATE)?;
                 let over = cx.positive_dur(&f("over"), over)?;
                 let slope = (to - per_s) / over.as_secs_f64();
                 segs.push(Segment { start: p.at.0, rate: per_s, slope });

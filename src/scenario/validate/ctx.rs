@@ -36,7 +36,8 @@ impl Ctx<'_> {
 
     pub fn finite(&self, field: &str, v: f64, lo: f64, hi: f64) -> R<f64> {
         if !v.is_finite() || v < lo || v > hi {
-            return self.err(field, format!("{v} is out of range: expected a finite number from {lo} to {hi}"));
+            return self
+                .err(field, format!("{} is out of range: expected a finite number from {lo} to {hi}", short_num(v)));
         }
         Ok(v)
     }
@@ -46,5 +47,15 @@ impl Ctx<'_> {
             return self.err(field, "must be longer than 0s");
         }
         Ok(d.0)
+    }
+}
+
+/// `v` as written in a message: in scientific notation where the plain
+/// form would run to many digits (`1e300`, not 301 of them).
+pub(crate) fn short_num(v: f64) -> String {
+    if v.is_finite() && v != 0.0 && !(1e-6..1e15).contains(&v.abs()) {
+        format!("{v:e}")
+    } else {
+        format!("{v}")
     }
 }

@@ -158,9 +158,8 @@ fn read_empirical(cx: &Ctx, field: &str, file: &str, column: Option<&str>) -> R<
         let cell = cols.cell(col, "the duration").map_err(fail)?;
         match cell.parse::<f64>() {
             Ok(v) if v.is_finite() && v >= 0.0 => values.push(v),
-            _ => {
-                return Err(fail(format!("line {line}: {cell:?} is not a duration in seconds (a finite number >= 0)")))
-            }
+            // Not a scenario file: the message quotes nothing of it.
+            _ => return Err(fail(format!("line {line}: not a duration in seconds (a finite number >= 0)"))),
         }
     }
     if values.is_empty() {

@@ -4,6 +4,7 @@
 use super::ctx::{Ctx, R};
 use super::dist::validate_dist;
 use crate::dist::Dist;
+use crate::input::clip_plain;
 use crate::scenario::raw::{RawFallback, RawHealth};
 use crate::scenario::{same_arch, Action, CanarySpec, FallbackSpec, Health};
 use crate::time::Tick;
@@ -56,9 +57,9 @@ pub(super) fn validate_fallback(cx: &Ctx, raw: &RawFallback, warnings: &mut Vec<
     if let (Some(img), Some(rt)) = (&fb.image_arch, &fb.runtime_arch) {
         if !same_arch(img, rt) {
             warnings.push(if fb.health.is_none() {
-                format!("fallback.image_arch {img} ≠ fallback.runtime_arch {rt}: every fallback start fails (broken) until fixed")
+                format!("fallback.image_arch {} ≠ fallback.runtime_arch {}: every fallback start fails (broken) until fixed", clip_plain(img), clip_plain(rt))
             } else {
-                format!("fallback.image_arch {img} ≠ fallback.runtime_arch {rt}: starts fail while fallback.health says broken")
+                format!("fallback.image_arch {} ≠ fallback.runtime_arch {}: starts fail while fallback.health says broken", clip_plain(img), clip_plain(rt))
             });
             if fb.health.is_none() {
                 health = Health::Broken { from: Tick::ZERO, until: Tick::MAX };

@@ -24,6 +24,9 @@ use super::{Admission, CostSpec, Scenario};
 use crate::dist::Dist;
 use crate::time::{format_clock, parse_clock, Tick};
 
+/// Longest scenario name, in characters.
+pub const MAX_NAME_CHARS: usize = 100;
+
 /// Largest number of time-series bins a scenario may ask for.
 pub const MAX_BINS: u64 = 1_000_000;
 
@@ -32,6 +35,9 @@ pub(crate) fn validate(raw: RawScenario, path: &str, base: &Path) -> R<Scenario>
     let mut warnings = Vec::new();
 
     let name = raw.name.trim().to_string();
+    if name.chars().count() > MAX_NAME_CHARS {
+        return cx.err("name", format!("longer than {MAX_NAME_CHARS} characters (it names the output folder)"));
+    }
     if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) || name.starts_with('.')
     {
         return cx.err(
