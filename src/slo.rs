@@ -20,6 +20,8 @@ use std::fmt;
 
 use crate::experiment::{t_quantile, Aggregate};
 use crate::input::{clip_plain, clip_quoted};
+use crate::result::metric_names;
+use crate::scenario::Scenario;
 
 /// Comparison of an objective.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -91,6 +93,13 @@ fn check_metric(key: &str, metric: &str, valid: &[String]) -> Result<(), SloErro
 }
 
 impl SloSet {
+    /// The `[slo]` block of `sc`, checked against the metrics its runs
+    /// produce. Every command that loads a scenario checks it so (a block
+    /// that `check` refuses is refused by `validate` and `run` too).
+    pub fn of(sc: &Scenario) -> Result<SloSet, SloError> {
+        SloSet::from_table(&sc.slo, &metric_names(sc))
+    }
+
     /// Parses a scenario's `[slo]` entries against the metric names its
     /// runs produce.
     pub fn from_table(entries: &[(String, toml::Value)], valid: &[String]) -> Result<SloSet, SloError> {

@@ -17,7 +17,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use surgesim::report::{num, plot, sig, Staged};
 use surgesim::result::metric_names;
 use surgesim::scenario::{overrides::Override, Scenario};
-use surgesim::slo::Objective;
+use surgesim::slo::{Objective, SloSet};
 use surgesim::sweep::axis::Range;
 use surgesim::sweep::curves::{curves, Curve};
 use surgesim::sweep::frontier::{self, FrontierPoint, Status};
@@ -125,6 +125,7 @@ fn base(args: &ScenarioArgs) -> Result<(BaseScenario, Scenario)> {
     }
     let base = BaseScenario::read(&args.scenario, overrides, args.seed)?;
     let sc = base.scenario()?;
+    SloSet::of(&sc).with_context(|| args.scenario.display().to_string())?;
     Ok((base, sc))
 }
 

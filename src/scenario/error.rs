@@ -66,6 +66,14 @@ impl ScenarioError {
 
 fn toml_message(text: &str, e: &toml::de::Error, show: Show) -> String {
     let msg = clip_quoted(e.message().trim_end());
+    if e.span().is_none() && msg.contains("recursion limit") {
+        // The parser gives no position for a dotted key too long: find it.
+        let at = match deep_key_line(text) {
+            Some(line) if show != Show::Nothing => format!("TOML parse error at line {line}: "),
+            _ => String::new(),
+        };
+        return format!("{at}a dotted key or table name of more than {MAX_KEY_PARTS} parts is nested too deeply");
+    }
     let start = match e.span() {
         Some(span) if show != Show::Nothing && text.is_char_boundary(span.start) => span.start,
         _ => return msg,
@@ -95,6 +103,31 @@ fn toml_message(text: &str, e: &toml::de::Error, show: Show) -> String {
     format!("{head}\n{:w$} |\n{line_no} | {shown}\n{:w$} | {}{carets}\n{msg}", "", "", " ".repeat(lead))
 }
 
+/// Parts a dotted key may have before the TOML parser refuses it.
+const MAX_KEY_PARTS: usize = 79;
+
+/// The first line whose key (before `=`) or table name (`[…]`) has more
+/// than [`MAX_KEY_PARTS`] dotted parts.
+fn deep_key_line(text: &str) -> Option<usize> {
+    text.lines()
+        .position(|line| {
+            let mut parts = 1;
+            let mut quote = None;
+            for c in line.trim_start().trim_start_matches('[').chars() {
+                match (quote, c) {
+                    (Some(q), c) if c == q => quote = None,
+                    (Some(_), _) => {}
+                    (None, '"' | '\'') => quote = Some(c),
+                    (None, '.') => parts += 1,
+                    (None, '=' | ']' | '#') => break,
+                    _ => {}
+                }
+            }
+            parts > MAX_KEY_PARTS
+        })
+        .map(|i| i + 1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,6 +143,18 @@ mod tests {
         assert!(m.starts_with("TOML parse error at line 2, column"), "{m}");
         assert!(m.len() < 400, "{} bytes:\n{m}", m.len());
         assert!(m.contains('…') && m.contains('^'), "{m}");
+    }
+
+    #[test]
+    fn a_key_nested_too_deeply_is_found_by_its_line() {
+        for deep in
+            [format!("a = 1\n\n{} = 1\n", ["k"; 200].join(".")), format!("a = 1\n\n[{}]\n", ["k"; 90].join("."))]
+        {
+            let m = toml_message(&deep, &err(&deep), Show::Line);
+            assert!(m.starts_with("TOML parse error at line 3: a dotted key"), "{m}");
+        }
+        // Dots inside quotes and values do not count.
+        assert_eq!(deep_key_line(&format!("a = \"{}\"\n\"{}\" = 1\n", ".".repeat(99), ".".repeat(99))), None);
     }
 
     #[test]

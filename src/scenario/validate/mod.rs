@@ -122,17 +122,20 @@ pub(crate) fn validate(raw: RawScenario, path: &str, base: &Path) -> R<Scenario>
 /// `"07:00..07:15"` against `clock_start`, as offsets within the run.
 pub(crate) fn parse_window_str(text: &str, clock_start: u64, duration: Tick) -> Result<(Tick, Tick), String> {
     let (a, b) = text.split_once("..").ok_or_else(|| format!("{text:?}: expected HH:MM..HH:MM, e.g. 07:00..07:15"))?;
-    let off = |s: &str| -> Result<Tick, String> {
-        let c = parse_clock(s).map_err(|e| e.to_string())?;
-        Ok(Tick::from_secs((c + 86_400 - clock_start) % 86_400))
-    };
-    let (from, to) = (off(a)?, off(b)?);
+    let (ca, cb) = (parse_clock(a).map_err(|e| e.to_string())?, parse_clock(b).map_err(|e| e.to_string())?);
+    let off = |c: u64| Tick::from_secs((c + 86_400 - clock_start) % 86_400);
+    let (from, to) = (off(ca), off(cb));
+    let start = format_clock(clock_start as f64);
     let end = format_clock((clock_start + duration.0 / 1_000_000) as f64);
-    if from >= to {
-        return Err(format!("{text:?}: the window must end after it starts"));
+    if from >= duration {
+        let when = if ca < clock_start { format!("before clock_start ({start})") } else { "after the run ends".into() };
+        return Err(format!("{text:?}: the window starts {when}; the run covers {start}..{end}"));
     }
     if to > duration {
-        return Err(format!("{text:?} lies outside the run, which covers {}..{end}", format_clock(clock_start as f64)));
+        return Err(format!("{text:?}: the window ends after the run, which covers {start}..{end}"));
+    }
+    if from >= to {
+        return Err(format!("{text:?}: the window must end after it starts"));
     }
     Ok((from, to))
 }
