@@ -19,6 +19,9 @@
 use std::fmt;
 
 use crate::experiment::{t_quantile, Aggregate};
+use crate::input::{clip_plain, clip_quoted};
+use crate::result::metric_names;
+use crate::scenario::Scenario;
 
 /// Comparison of an objective.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -58,9 +61,9 @@ pub struct SloSet {
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum SloError {
-    #[error("[slo] `{key}`: unknown metric `{metric}`; valid metrics: {valid}")]
+    #[error("[slo] `{}`: unknown metric `{}`; valid metrics: {valid}", clip_plain(.key), clip_plain(.metric))]
     UnknownMetric { key: String, metric: String, valid: String },
-    #[error("[slo] `{key}`: {msg}")]
+    #[error("[slo] `{}`: {}", clip_plain(.key), clip_quoted(.msg))]
     Malformed { key: String, msg: String },
 }
 
@@ -71,7 +74,7 @@ fn number(key: &str, v: &toml::Value) -> Result<f64, SloError> {
         other => {
             return Err(SloError::Malformed {
                 key: key.into(),
-                msg: format!("{other} is not a number: expected e.g. 0.001"),
+                msg: format!("{} is not a number: expected e.g. 0.001", clip_plain(&other.to_string())),
             })
         }
     };
@@ -90,6 +93,13 @@ fn check_metric(key: &str, metric: &str, valid: &[String]) -> Result<(), SloErro
 }
 
 impl SloSet {
+    /// The `[slo]` block of `sc`, checked against the metrics its runs
+    /// produce. Every command that loads a scenario checks it so (a block
+    /// that `check` refuses is refused by `validate` and `run` too).
+    pub fn of(sc: &Scenario) -> Result<SloSet, SloError> {
+        SloSet::from_table(&sc.slo, &metric_names(sc))
+    }
+
     /// Parses a scenario's `[slo]` entries against the metric names its
     /// runs produce.
     pub fn from_table(entries: &[(String, toml::Value)], valid: &[String]) -> Result<SloSet, SloError> {

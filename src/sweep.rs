@@ -8,6 +8,8 @@
 //!   integers, floats free of accumulated drift.
 //! - [`grid`]: the cartesian product of axes (first axis slowest) and the
 //!   deterministic split of its points into shards.
+//! - [`info`]: what identifies a sweep (scenario digest, grid,
+//!   replications, version), written with its rows and part manifests.
 //! - [`base`]: the scenario as written plus `--set` edits, from which every
 //!   configuration is loaded and validated like the file itself.
 //! - [`runs`]: every (point, replication) pair in one parallel iterator;
@@ -35,8 +37,10 @@
 pub mod axis;
 pub mod base;
 pub mod curves;
+mod error;
 pub mod frontier;
 pub mod grid;
+pub mod info;
 pub mod plan;
 pub mod rows;
 pub mod runs;
@@ -44,23 +48,7 @@ pub mod shard;
 
 pub use axis::{Axis, AxisError, AxisValue};
 pub use base::BaseScenario;
-pub use grid::{Grid, Point};
-pub use shard::{Manifest, MergeError, Shard};
-
-/// Why a configuration of a sweep or plan is not a valid scenario.
-#[derive(Debug, thiserror::Error)]
-pub enum SweepError {
-    #[error(transparent)]
-    Axis(#[from] AxisError),
-    /// A value of a range makes the scenario invalid (unknown path, wrong
-    /// type, out of bounds). `ranges` names the flags and ranges at fault
-    /// (`--vary primary.workers=300..600:50`), `at` the values.
-    #[error("{ranges}: at {at}: {msg}")]
-    Point { ranges: String, at: String, msg: String },
-    /// The grid has more points than [`grid::MAX_POINTS`].
-    #[error("the grid has {points} points ({ranges}); at most {max} are allowed: use larger steps or fewer --vary", max = grid::MAX_POINTS)]
-    TooLarge { points: u128, ranges: String },
-    /// The base scenario itself does not load.
-    #[error(transparent)]
-    Scenario(#[from] crate::scenario::ScenarioError),
-}
+pub use error::SweepError;
+pub use grid::{Grid, Point, Shard};
+pub use info::{AxisSpec, SweepInfo};
+pub use shard::{Manifest, MergeError};

@@ -90,7 +90,12 @@ pub enum TimeParseError {
     Duration(String),
     #[error("malformed clock time {0:?}: expected HH:MM or HH:MM:SS (00:00 to 23:59:59)")]
     Clock(String),
+    #[error("duration {0:?} is out of range: expected less than 10^12 seconds (about 31,700 years)")]
+    OutOfRange(String),
 }
+
+/// Durations must be shorter than this many seconds.
+pub const MAX_DURATION_S: f64 = 1e12;
 
 /// Parses a human duration: `"90s"`, `"4m"`, `"1h30m"`, `"250ms"`, `"1.5s"`, `"2d"`.
 ///
@@ -99,11 +104,12 @@ pub enum TimeParseError {
 pub fn parse_duration(text: &str) -> Result<Tick, TimeParseError> {
     let t = text.trim();
     let err = || TimeParseError::Duration(text.to_string());
+    let range = || TimeParseError::OutOfRange(text.to_string());
     if t.is_empty() {
         return Err(err());
     }
     if let Ok(secs) = t.parse::<f64>() {
-        return secs_to_tick(secs).ok_or_else(err);
+        return secs_to_tick(secs).ok_or_else(|| if secs >= MAX_DURATION_S { range() } else { err() });
     }
     // Fractional single-unit forms that humantime refuses: "1.5s", "0.5m".
     if let Some(pos) = t.find(|c: char| c.is_ascii_alphabetic()) {
@@ -119,19 +125,22 @@ pub fn parse_duration(text: &str) -> Result<Tick, TimeParseError> {
                 "d" => 86400.0,
                 _ => return Err(err()),
             };
-            return secs_to_tick(value * scale).ok_or_else(err);
+            let secs = value * scale;
+            return secs_to_tick(secs).ok_or_else(|| if secs >= MAX_DURATION_S { range() } else { err() });
         }
     }
-    let d = humantime::parse_duration(t).map_err(|_| err())?;
-    let us = d.as_micros();
-    if us > u64::MAX as u128 / 2 {
-        return Err(err());
+    let d = humantime::parse_duration(t).map_err(|e| match e {
+        humantime::DurationError::NumberOverflow => range(),
+        _ => err(),
+    })?;
+    if d.as_secs_f64() >= MAX_DURATION_S {
+        return Err(range());
     }
-    Ok(Tick(us as u64))
+    Ok(Tick(d.as_micros() as u64))
 }
 
 fn secs_to_tick(secs: f64) -> Option<Tick> {
-    if (0.0..1e12).contains(&secs) {
+    if (0.0..MAX_DURATION_S).contains(&secs) {
         Some(Tick::from_secs_f64(secs))
     } else {
         None
@@ -184,6 +193,16 @@ mod tests {
         for bad in ["", "abc", "-5s", "5 parsecs", "NaN", "1.5x", "inf", "s"] {
             assert!(parse_duration(bad).is_err(), "{bad:?} accepted");
         }
+    }
+
+    #[test]
+    fn durations_too_long_are_out_of_range_not_malformed() {
+        for long in
+            ["9999999999h", "1e12", "20000000000000s", "99999999999999999999999d", "1000000000d", "300000000000.5h"]
+        {
+            assert_eq!(parse_duration(long), Err(TimeParseError::OutOfRange(long.into())), "{long}");
+        }
+        assert!(parse_duration("11574d").is_ok(), "just under 10^12 s");
     }
 
     #[test]

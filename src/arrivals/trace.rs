@@ -15,14 +15,14 @@
 //! `shift` moves every row in time.
 
 use std::fs::File;
-use std::io::BufReader;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use rand::Rng;
 
 use super::Arrival;
-use crate::time::{parse_duration, Tick};
+use crate::input::{open_regular, RowLimit, RowTooLong};
+use crate::time::{parse_duration, Tick, TimeParseError};
 
 /// Longest call duration a trace may carry.
 pub const MAX_TRACE_DURATION_S: f64 = 30.0 * 86_400.0;
@@ -50,7 +50,8 @@ pub struct TraceSpec {
     pub rows_before_start: u64,
 }
 
-/// Why a trace row was rejected: its line and what was expected.
+/// Why a trace row was rejected: its line and what was expected. A trace
+/// is not a scenario file: messages quote nothing of it.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{path}: line {line}: {msg}")]
 pub struct TraceError {
@@ -94,7 +95,9 @@ impl TraceSpec {
         let ts = field(self.time_col, "arrival")?;
         let t = match ts.parse::<f64>() {
             Ok(v) if v.is_finite() && v.abs() < 1e11 => v,
-            Ok(_) => return Err(self.err(line, format!("arrival {ts:?} is out of range"))),
+            Ok(_) => {
+                return Err(self.err(line, "arrival out of range: expected a finite number of seconds, under 10^11"))
+            }
             Err(_) => match chrono::DateTime::parse_from_rfc3339(ts) {
                 Ok(dt) => {
                     let unix = dt.timestamp() as f64 + dt.timestamp_subsec_micros() as f64 / 1e6;
@@ -109,10 +112,7 @@ impl TraceSpec {
                     }
                 }
                 Err(_) => {
-                    return Err(self.err(
-                        line,
-                        format!("arrival {ts:?}: expected seconds after clock_start or an RFC 3339 timestamp"),
-                    ))
+                    return Err(self.err(line, "arrival: expected seconds after clock_start or an RFC 3339 timestamp"))
                 }
             },
         } + self.shift_s;
@@ -125,10 +125,17 @@ impl TraceSpec {
                 } else {
                     let secs = match d.parse::<f64>() {
                         Ok(v) => v,
-                        Err(_) => parse_duration(d).map_err(|e| self.err(line, e.to_string()))?.as_secs_f64(),
+                        Err(_) => match parse_duration(d) {
+                            Ok(t) => t.as_secs_f64(),
+                            Err(TimeParseError::OutOfRange(_)) => f64::INFINITY,
+                            Err(_) => {
+                                return Err(self
+                                    .err(line, "duration: expected a number of seconds or a duration such as \"90s\""))
+                            }
+                        },
                     };
                     if !(0.0..=MAX_TRACE_DURATION_S).contains(&secs) {
-                        return Err(self.err(line, format!("duration {d:?} is out of range: expected 0 to 30 days")));
+                        return Err(self.err(line, "duration out of range: expected 0 to 30 days"));
                     }
                     Some(secs)
                 }
@@ -142,7 +149,7 @@ impl TraceSpec {
                     None
                 } else {
                     let idx = self.class_names.iter().position(|n| n == name).ok_or_else(|| {
-                        self.err(line, format!("unknown class {name:?}: expected one of {:?}", self.class_names))
+                        self.err(line, format!("unknown class: expected one of {:?}", self.class_names))
                     })?;
                     Some(idx as u16)
                 }
@@ -162,8 +169,11 @@ impl TraceSpec {
     }
 
     pub fn start(&self) -> TraceState<'_> {
-        let reader =
-            if self.sorted.is_some() { None } else { File::open(&self.path).ok().map(|f| reader(BufReader::new(f))) };
+        let reader = if self.sorted.is_some() {
+            None
+        } else {
+            open_regular(&self.path).ok().map(|f| reader(RowLimit::new(f, false)))
+        };
         let error = if self.sorted.is_none() && reader.is_none() {
             Some(self.err(0, "cannot open the trace (it was readable when the scenario was validated)"))
         } else {
@@ -187,7 +197,7 @@ impl TraceSpec {
 #[derive(Debug)]
 pub struct TraceState<'a> {
     spec: &'a TraceSpec,
-    reader: Option<csv::Reader<BufReader<File>>>,
+    reader: Option<csv::Reader<RowLimit<File>>>,
     rec: csv::ByteRecord,
     line: u64,
     idx: usize,
@@ -212,7 +222,14 @@ impl TraceState<'_> {
                 Ok(false) => return None,
                 Ok(true) => {}
                 Err(e) => {
-                    self.error = Some(spec.err(self.line + 1, e.to_string()));
+                    let long = match e.kind() {
+                        csv::ErrorKind::Io(io) => RowTooLong::of(io),
+                        _ => None,
+                    };
+                    self.error = Some(match long {
+                        Some(long) => spec.err(long.line, long.to_string()),
+                        None => spec.err(self.line + 1, e.to_string()),
+                    });
                     return None;
                 }
             }

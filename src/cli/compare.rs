@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use clap::Args;
 
 use surgesim::experiment::{self, Aggregate, Stat};
@@ -58,7 +58,9 @@ pub fn compare(a: CompareArgs) -> Result<ExitCode> {
     }
     let mut scs: Vec<Scenario> = Vec::new();
     for p in &a.scenarios {
-        scs.push(scenario::load(p, &overrides)?);
+        let sc = scenario::load(p, &overrides)?;
+        surgesim::slo::SloSet::of(&sc).with_context(|| p.display().to_string())?;
+        scs.push(sc);
     }
     let seed = a.seed.unwrap_or(scs[0].seed);
     for sc in scs.iter_mut() {

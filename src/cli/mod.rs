@@ -17,6 +17,7 @@ use clap::{Args, Parser, Subcommand};
 
 use surgesim::report::Staged;
 use surgesim::scenario::{self, overrides::Override, Scenario};
+use surgesim::slo::SloSet;
 
 #[derive(Parser)]
 #[command(name = "surgesim", version, about = "Deterministic simulator and capacity planner for call-arrival surges")]
@@ -81,6 +82,7 @@ impl ScenarioArgs {
             overrides.push(Override { path: "window".into(), value: toml::Value::String(w.clone()) });
         }
         let mut sc = scenario::load(&self.scenario, &overrides)?;
+        SloSet::of(&sc).with_context(|| self.scenario.display().to_string())?;
         if let Some(seed) = self.seed {
             sc.seed = seed;
         }
@@ -161,7 +163,11 @@ pub fn main() -> Result<ExitCode> {
 fn validate(paths: &[PathBuf]) -> Result<ExitCode> {
     let mut bad = 0;
     for p in paths {
-        match scenario::load(p, &[]) {
+        let loaded = scenario::load(p, &[]).map_err(anyhow::Error::from).and_then(|sc| {
+            SloSet::of(&sc).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+            Ok(sc)
+        });
+        match loaded {
             Ok(sc) => {
                 println!(
                     "{}: ok ({}; {} classes, about {:.0} calls)",

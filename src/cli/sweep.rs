@@ -17,6 +17,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use surgesim::report::{plot, Staged};
 use surgesim::scenario::{overrides::Override, Scenario};
+use surgesim::slo::SloSet;
 use surgesim::sweep::curves::curves;
 use surgesim::sweep::rows::Table;
 use surgesim::sweep::runs::{metrics_for, run_lazily};
@@ -70,6 +71,7 @@ pub(super) fn base(args: &ScenarioArgs) -> Result<(BaseScenario, Scenario)> {
     }
     let base = BaseScenario::read(&args.scenario, overrides, args.seed)?;
     let sc = base.scenario()?;
+    SloSet::of(&sc).with_context(|| args.scenario.display().to_string())?;
     Ok((base, sc))
 }
 

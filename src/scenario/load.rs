@@ -2,28 +2,11 @@
 
 use std::path::{Path, PathBuf};
 
+use super::error::{ScenarioError, Show};
 use super::overrides::{apply_overrides, Override};
 use super::raw::RawScenario;
 use super::validate::validate;
 use super::Scenario;
-
-/// Why a scenario could not be loaded. Every variant names the file and,
-/// where it can, the line or the field and what would be valid.
-#[derive(Debug, thiserror::Error)]
-pub enum ScenarioError {
-    // The cause is part of the message (and deliberately not a `source`,
-    // which would print it twice in an error chain).
-    #[error("cannot read scenario file {path}: {reason}")]
-    Read { path: String, reason: std::io::Error },
-    #[error("{path}: {reason}")]
-    Toml { path: String, reason: toml::de::Error },
-    #[error("{path}: field `{field}`: {msg}")]
-    Invalid { path: String, field: String, msg: String },
-    #[error("{path}: --set {arg}: {msg}")]
-    Override { path: String, arg: String, msg: String },
-    #[error("{path}: [overrides] {arg}: {msg}")]
-    VariantOverride { path: String, arg: String, msg: String },
-}
 
 /// Loads, overrides and validates the scenario at `path`.
 ///
@@ -32,11 +15,20 @@ pub enum ScenarioError {
 /// its `[overrides]` table applied (e.g. `"fallback.runtime_arch" =
 /// "arm64"`). Relative files (traces, rate files) resolve against the
 /// folder of the scenario that names them.
+///
+/// Every value a message quotes is cut short (see
+/// [`crate::input::clip_quoted`]); nothing of a file that is not a
+/// scenario (what `extends` names, a trace, a rate file) is quoted.
 pub fn load(path: &Path, overrides: &[Override]) -> Result<Scenario, ScenarioError> {
-    let r = read_variant(path, overrides, 0)?;
+    let r = read_variant(path, overrides, 0).map_err(ScenarioError::clipped)?;
     // A plain file still has the command-line overrides to apply (so that
-    // its own errors carry line numbers); a variant has them applied.
-    load_str(&r.text, &r.shown, &r.base, if r.overrides_applied { &[] } else { overrides })
+    // its own errors carry line numbers); a variant has them applied, and
+    // its text is put together, so no line of it is shown.
+    if r.overrides_applied {
+        load_text(&r.text, &r.shown, &r.base, &[], Show::Nothing)
+    } else {
+        load_text(&r.text, &r.shown, &r.base, overrides, Show::Line)
+    }
 }
 
 /// A scenario text with its `extends` chain resolved.
@@ -52,10 +44,12 @@ struct Resolved {
 /// against.
 fn read_variant(path: &Path, overrides: &[Override], depth: u32) -> Result<Resolved, ScenarioError> {
     let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|reason| ScenarioError::Read { path: shown.clone(), reason })?;
+    let text = crate::input::read_text(path).map_err(|reason| ScenarioError::Read { path: shown.clone(), reason })?;
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let table: toml::Table =
-        toml::from_str(&text).map_err(|reason| ScenarioError::Toml { path: shown.clone(), reason })?;
+    // A file that `extends` names is not known to be a scenario: an error
+    // names its line and column, never its content.
+    let show = if depth == 0 { Show::Line } else { Show::Position };
+    let table: toml::Table = toml::from_str(&text).map_err(|e| ScenarioError::toml(&shown, &text, &e, show))?;
     let invalid = |field: &str, msg: String| ScenarioError::Invalid { path: shown.clone(), field: field.into(), msg };
     let Some(parent) = table.get("extends") else {
         return Ok(Resolved { text, shown, base, overrides_applied: false });
@@ -76,10 +70,13 @@ fn read_variant(path: &Path, overrides: &[Override], depth: u32) -> Result<Resol
         ScenarioError::Read { path, reason } => {
             invalid("extends", format!("cannot read the scenario it extends, {path}: {reason}"))
         }
+        ScenarioError::Toml { path, msg } => {
+            invalid("extends", format!("{path} is not a scenario file (not TOML): {msg}"))
+        }
         other => other,
     })?;
-    let mut merged: toml::Table =
-        toml::from_str(&parent.text).map_err(|reason| ScenarioError::Toml { path: parent.shown.clone(), reason })?;
+    let mut merged: toml::Table = toml::from_str(&parent.text)
+        .map_err(|e| ScenarioError::toml(&parent.shown, &parent.text, &e, Show::Nothing))?;
     for key in ["name", "description"] {
         if let Some(v) = table.get(key) {
             merged.insert(key.into(), v.clone());
@@ -132,7 +129,27 @@ fn apply(table: &mut toml::Table, overrides: &[Override], shown: &str) -> Result
 /// As [`load`], from text; `shown` names the source in errors and `base` is
 /// the folder relative file references are resolved against.
 pub fn load_str(text: &str, shown: &str, base: &Path, overrides: &[Override]) -> Result<Scenario, ScenarioError> {
-    let toml_err = |reason| ScenarioError::Toml { path: shown.to_string(), reason };
+    load_text(text, shown, base, overrides, Show::Line)
+}
+
+fn load_text(
+    text: &str,
+    shown: &str,
+    base: &Path,
+    overrides: &[Override],
+    show: Show,
+) -> Result<Scenario, ScenarioError> {
+    load_unclipped(text, shown, base, overrides, show).map_err(ScenarioError::clipped)
+}
+
+fn load_unclipped(
+    text: &str,
+    shown: &str,
+    base: &Path,
+    overrides: &[Override],
+    show: Show,
+) -> Result<Scenario, ScenarioError> {
+    let toml_err = |e: toml::de::Error| ScenarioError::toml(shown, text, &e, show);
     // Parse the text as written first, so errors carry line and column.
     let raw: RawScenario = toml::from_str(text).map_err(toml_err)?;
     let raw = if overrides.is_empty() {

@@ -5,14 +5,15 @@
 //! [`Scenario`] that the model uses. Nothing downstream ever sees a raw
 //! value, a unit string or an unchecked number.
 
-mod arrivals_cfg;
+mod error;
 mod load;
 pub mod overrides;
 mod presets;
 pub mod raw;
 mod validate;
 
-pub use load::{load, load_str, ScenarioError};
+pub use error::ScenarioError;
+pub use load::{load, load_str};
 
 use crate::arrivals::ArrivalSpec;
 use crate::dist::Dist;

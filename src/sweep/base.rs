@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use super::axis::{Axis, AxisValue};
+use super::error::SweepError;
 use super::grid::Grid;
-use super::SweepError;
 use crate::scenario::{self, overrides::Override, Scenario, ScenarioError};
 
 /// Where the scenario comes from.
@@ -39,7 +39,7 @@ pub struct BaseScenario {
 impl BaseScenario {
     /// The scenario file at `path` (validated by [`BaseScenario::scenario`]).
     pub fn read(path: &Path, overrides: Vec<Override>, seed: Option<u64>) -> Result<BaseScenario, ScenarioError> {
-        let text = std::fs::read_to_string(path)
+        let text = crate::input::read_text(path)
             .map_err(|reason| ScenarioError::Read { path: path.display().to_string(), reason })?;
         Ok(BaseScenario { source: Source::File(path.to_path_buf()), text, overrides, seed })
     }

@@ -5,10 +5,13 @@
 //! point's index and values depend only on the axes, never on a shard or a
 //! thread: that is what lets `merge` reassemble a sharded sweep exactly.
 
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::axis::{Axis, AxisValue};
-use super::shard::Shard;
 use super::SweepError;
 
 /// Largest number of points a grid may have (the product of the axes'
@@ -102,6 +105,43 @@ impl Grid {
     /// The paths of the axes, in order.
     pub fn paths(&self) -> Vec<String> {
         self.axes.iter().map(|a| a.path.clone()).collect()
+    }
+}
+
+/// Shard `k` of `n` (1 ≤ k ≤ n).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Shard {
+    pub k: usize,
+    pub n: usize,
+}
+
+impl Shard {
+    /// The whole grid as one shard.
+    pub const ALL: Shard = Shard { k: 1, n: 1 };
+
+    pub fn contains(self, index: usize) -> bool {
+        index % self.n == self.k - 1
+    }
+}
+
+impl fmt::Display for Shard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.k, self.n)
+    }
+}
+
+impl FromStr for Shard {
+    type Err = String;
+
+    /// `K/N` with 1 ≤ K ≤ N.
+    fn from_str(s: &str) -> Result<Shard, String> {
+        let bad = || format!("--shard {s}: expected K/N with 1 <= K <= N, e.g. 1/4");
+        let (k, n) = s.split_once('/').ok_or_else(bad)?;
+        let (k, n): (usize, usize) = (k.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
+        if k == 0 || n == 0 || k > n {
+            return Err(bad());
+        }
+        Ok(Shard { k, n })
     }
 }
 

@@ -12,8 +12,8 @@
 
 use std::fmt::Write;
 
+use super::info::SweepInfo;
 use super::runs::PointResult;
-use super::shard::SweepInfo;
 use crate::report::{num, sig};
 
 /// A `sweep.csv` as cells.

@@ -20,14 +20,14 @@
 //! whoever recomputes the digests can still lie.)
 
 use std::collections::BTreeMap;
-use std::fmt;
-use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::axis::Axis;
 use super::grid::Grid;
+pub use super::grid::Shard;
+pub use super::info::{AxisSpec, SweepInfo};
 use super::rows::Table;
 
 /// Manifest format tag; bumped when the meaning of a field changes.
@@ -36,81 +36,6 @@ pub const FORMAT: &str = "surgesim-sweep-part/2";
 /// Hex sha-256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Shard `k` of `n` (1 ≤ k ≤ n).
-#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct Shard {
-    pub k: usize,
-    pub n: usize,
-}
-
-impl Shard {
-    /// The whole grid as one shard.
-    pub const ALL: Shard = Shard { k: 1, n: 1 };
-
-    pub fn contains(self, index: usize) -> bool {
-        index % self.n == self.k - 1
-    }
-}
-
-impl fmt::Display for Shard {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.k, self.n)
-    }
-}
-
-impl FromStr for Shard {
-    type Err = String;
-
-    /// `K/N` with 1 ≤ K ≤ N.
-    fn from_str(s: &str) -> Result<Shard, String> {
-        let bad = || format!("--shard {s}: expected K/N with 1 <= K <= N, e.g. 1/4");
-        let (k, n) = s.split_once('/').ok_or_else(bad)?;
-        let (k, n): (usize, usize) = (k.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
-        if k == 0 || n == 0 || k > n {
-            return Err(bad());
-        }
-        Ok(Shard { k, n })
-    }
-}
-
-/// One axis of the grid, as recorded in manifests.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct AxisSpec {
-    pub path: String,
-    /// As written: `path=FROM..TO:STEP`.
-    pub arg: String,
-    pub values: usize,
-}
-
-/// What identifies a sweep, whole or sharded.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct SweepInfo {
-    pub scenario: String,
-    /// See [`super::BaseScenario::digest`].
-    pub scenario_digest: String,
-    pub grid: Vec<AxisSpec>,
-    pub points_total: usize,
-    pub replications: u64,
-    pub surgesim_version: String,
-}
-
-impl SweepInfo {
-    pub fn new(scenario: &str, digest: String, grid: &Grid, replications: u64) -> SweepInfo {
-        SweepInfo {
-            scenario: scenario.to_string(),
-            scenario_digest: digest,
-            grid: grid
-                .axes
-                .iter()
-                .map(|a| AxisSpec { path: a.path.clone(), arg: a.arg.clone(), values: a.len() })
-                .collect(),
-            points_total: grid.len(),
-            replications,
-            surgesim_version: env!("CARGO_PKG_VERSION").to_string(),
-        }
-    }
 }
 
 /// `manifest.json` of a part folder.

@@ -13,6 +13,8 @@
 //! - `incident`: the 07:00 incident replay and its counterfactuals.
 //! - `digests`: the bundled scenarios' outputs against pinned digests
 //!   (`digests.txt`).
+//! - `inputs`: bounded input, non-regular files, messages that echo nothing
+//!   from files that are not scenarios.
 //! - `names`: one name per quantity across summary.json, timeseries.csv,
 //!   sweep.csv and `[slo]`.
 //! - `labels`: failure labels when both pools are full.
@@ -33,6 +35,7 @@ mod cli;
 mod digests;
 mod hostile;
 mod incident;
+mod inputs;
 mod k8s_manifest;
 mod labels;
 mod mechanics;

@@ -148,7 +148,7 @@ const BAD: &[Case] = &[
     case(
         "empirical CSV with a bad value",
         &["run", "fx:bad/empirical-bad-value.toml"],
-        &["empirical-bad-value.toml", "`classes[0].duration.file`", "durations-bad.csv", "line 4", "\"abc\""],
+        &["empirical-bad-value.toml", "`classes[0].duration.file`", "durations-bad.csv", "line 4", "not a duration"],
     ),
     case(
         "empirical CSV without the column",

@@ -1,13 +1,12 @@
-//! Validation of `[arrivals]`: Poisson rate schedules, spikes and rate
-//! files; traces (checked in one streaming pass); MMPP; Hawkes.
+//! `[arrivals]`: which process, and for Poisson its rate (a constant, a
+//! schedule of points and ramps, or a rate file) plus an optional spike;
+//! MMPP states; Hawkes parameters. Traces are checked in [`super::trace`].
 
-use std::path::Path;
-use std::sync::Arc;
-
-use super::raw::*;
-use super::validate::{Ctx, R};
-use crate::arrivals::{Arrival, ArrivalSpec, Hawkes, Mmpp, RateFn, Segment, TraceSpec};
-use crate::time::{parse_duration, Tick};
+use super::columns::{Columns, Dialect};
+use super::ctx::{Ctx, R};
+use crate::arrivals::{ArrivalSpec, Hawkes, Mmpp, RateFn, Segment};
+use crate::scenario::raw::{RawArrivals, RawRate, RawRatePoint, RawSpike};
+use crate::time::{parse_duration, Tick, TimeParseError};
 
 const KINDS: &str = "expected \"poisson\", \"trace\", \"mmpp\" or \"hawkes\"";
 
@@ -57,7 +56,7 @@ pub(super) fn validate_arrivals(
     }
     match a.kind.as_str() {
         "poisson" => poisson(cx, a, duration),
-        "trace" => trace(cx, a, duration, warmup, classes, warnings),
+        "trace" => super::trace::trace(cx, a, duration, warmup, classes, warnings),
         "mmpp" => {
             let states = a.states.as_deref().unwrap_or_default();
             if states.len() < 2 {
@@ -65,7 +64,7 @@ pub(super) fn validate_arrivals(
             }
             let mut out = Vec::new();
             for (i, s) in states.iter().enumerate() {
-                let rate = cx.finite(&format!("arrivals.states[{i}].per_s"), s.per_s, 0.0, 1e9)?;
+                let rate = cx.finite(&format!("arrivals.states[{i}].per_s"), s.per_s, 0.0, MAX_RATE)?;
                 let soj = cx.positive_dur(&format!("arrivals.states[{i}].mean_sojourn"), s.mean_sojourn)?;
                 out.push((rate, soj.as_secs_f64()));
             }
@@ -79,7 +78,7 @@ pub(super) fn validate_arrivals(
             let need = |v: Option<f64>, k: &str| {
                 v.map_or_else(|| cx.err(format!("arrivals.{k}"), format!("missing: a Hawkes process needs `{k}`")), Ok)
             };
-            let base = cx.finite("arrivals.base_per_s", need(a.base_per_s, "base_per_s")?, 1e-9, 1e9)?;
+            let base = cx.finite("arrivals.base_per_s", need(a.base_per_s, "base_per_s")?, 1e-9, MAX_RATE)?;
             let branching = cx.finite("arrivals.branching", need(a.branching, "branching")?, 0.0, 0.99)?;
             let decay = match a.decay {
                 Some(d) => cx.positive_dur("arrivals.decay", d)?,
@@ -98,7 +97,7 @@ fn poisson(cx: &Ctx, a: &RawArrivals, duration: Tick) -> R<ArrivalSpec> {
             return cx
                 .err("arrivals.rate", "missing: a Poisson process needs a rate (calls/s), a schedule or a rate_file")
         }
-        (Some(RawRate::Constant(r)), None) => RateFn::constant(cx.finite("arrivals.rate", *r, 0.0, 1e9)?),
+        (Some(RawRate::Constant(r)), None) => RateFn::constant(cx.finite("arrivals.rate", *r, 0.0, MAX_RATE)?),
         (Some(RawRate::Schedule(points)), None) => rate_schedule(cx, points)?,
         (None, Some(file)) => rate_file(cx, file, a.interpolate.as_deref())?,
     };
@@ -115,6 +114,12 @@ fn poisson(cx: &Ctx, a: &RawArrivals, duration: Tick) -> R<ArrivalSpec> {
     Ok(ArrivalSpec::Poisson(rate))
 }
 
+/// Highest arrival rate, in calls/s, anywhere a rate is given.
+pub const MAX_RATE: f64 = 1e9;
+
+/// Most points a rate file may hold.
+pub const MAX_RATE_POINTS: usize = 1_000_000;
+
 fn rate_file(cx: &Ctx, file: &str, interpolate: Option<&str>) -> R<RateFn> {
     let linear = match interpolate {
         None | Some("step") => false,
@@ -123,52 +128,50 @@ fn rate_file(cx: &Ctx, file: &str, interpolate: Option<&str>) -> R<RateFn> {
     };
     let full = cx.base.join(file);
     let shown = full.display().to_string();
-    let fail = |msg: String| cx.err("arrivals.rate_file", format!("{shown}: {msg}"));
-    let mut rdr = match csv::ReaderBuilder::new().trim(csv::Trim::All).from_path(&full) {
-        Ok(r) => r,
-        Err(e) => return fail(format!("cannot read: {e}")),
-    };
-    let headers = match rdr.headers() {
-        Ok(h) => h.clone(),
-        Err(e) => return fail(e.to_string()),
-    };
-    let col = |names: &[&str]| headers.iter().position(|h| names.contains(&h.to_ascii_lowercase().as_str()));
-    let (Some(tc), Some(rc)) = (col(&["t_s", "t", "at", "time"]), col(&["per_s", "rate"])) else {
-        return fail(format!(
-            "expected columns t_s and per_s; the header has {:?}",
-            headers.iter().collect::<Vec<_>>()
-        ));
+    let fail = |msg: String| cx.invalid("arrivals.rate_file", format!("{shown}: {msg}"));
+    let mut cols = Columns::open(&full, Dialect::Table).map_err(fail)?;
+    let (Some(tc), Some(rc)) = (cols.find(&["t_s", "t", "at", "time"]), cols.find(&["per_s", "rate"])) else {
+        return Err(fail("expected columns t_s and per_s in the header (line 1)".into()));
     };
     let mut pts: Vec<(Tick, f64)> = Vec::new();
-    for (i, rec) in rdr.records().enumerate() {
-        let line = i + 2;
-        let rec = match rec {
-            Ok(r) => r,
-            Err(e) => return fail(format!("line {line}: {e}")),
+    while cols.next().map_err(fail)? {
+        let line = cols.line();
+        if pts.len() == MAX_RATE_POINTS {
+            return Err(fail(format!("line {line}: more than {MAX_RATE_POINTS} rate points")));
+        }
+        // A rate file is not a scenario file: messages quote nothing of it.
+        let t = cols.cell(tc, "the time").map_err(fail)?;
+        let t = match (t.parse::<f64>(), parse_duration(t)) {
+            (Ok(v), _) if (0.0..1e11).contains(&v) => Tick::from_secs_f64(v),
+            (Ok(v), _) if v >= 1e11 => {
+                return Err(fail(format!("line {line}: the time is out of range: expected under 10^11 seconds")))
+            }
+            (_, Ok(d)) => d,
+            (_, Err(TimeParseError::OutOfRange(_))) => {
+                return Err(fail(format!("line {line}: the time is out of range: expected under 10^11 seconds")))
+            }
+            _ => {
+                return Err(fail(format!("line {line}: the time: expected seconds >= 0 or a duration such as \"90s\"")))
+            }
         };
-        let t = rec.get(tc).unwrap_or("");
-        let t = match t.parse::<f64>() {
-            Ok(v) if (0.0..1e11).contains(&v) => Tick::from_secs_f64(v),
-            _ => match parse_duration(t) {
-                Ok(d) => d,
-                Err(_) => return fail(format!("line {line}: time {t:?}: expected seconds >= 0 or a duration")),
-            },
-        };
-        let r = rec.get(rc).unwrap_or("");
+        let r = cols.cell(rc, "the rate").map_err(fail)?;
         let r = match r.parse::<f64>() {
-            Ok(v) if v.is_finite() && (0.0..=1e9).contains(&v) => v,
-            _ => return fail(format!("line {line}: rate {r:?}: expected a finite number of calls/s >= 0")),
+            Ok(v) if (0.0..=MAX_RATE).contains(&v) => v,
+            Ok(v) if v > MAX_RATE => {
+                return Err(fail(format!("line {line}: the rate is above the limit of {MAX_RATE:e} calls/s")))
+            }
+            _ => return Err(fail(format!("line {line}: the rate: expected a finite number of calls/s >= 0"))),
         };
         if pts.is_empty() && t != Tick::ZERO {
-            return fail(format!("line {line}: the first point must be at time 0"));
+            return Err(fail(format!("line {line}: the first point must be at time 0")));
         }
         if pts.last().is_some_and(|&(p, _)| p >= t) {
-            return fail(format!("line {line}: times must increase"));
+            return Err(fail(format!("line {line}: times must increase")));
         }
         pts.push((t, r));
     }
     if pts.is_empty() {
-        return fail("no rate points: expected a header t_s,per_s and at least one row".into());
+        return Err(fail("no rate points: expected a header t_s,per_s and at least one row".into()));
     }
     let segs = pts
         .iter()
@@ -192,7 +195,7 @@ fn rate_schedule(cx: &Ctx, points: &[RawRatePoint]) -> R<RateFn> {
     let mut prev_end = Tick::ZERO;
     for (i, p) in points.iter().enumerate() {
         let f = |name: &str| format!("arrivals.rate[{i}].{name}");
-        let per_s = cx.finite(&f("per_s"), p.per_s, 0.0, 1e9)?;
+        let per_s = cx.finite(&f("per_s"), p.per_s, 0.0, MAX_RATE)?;
         if i == 0 && p.at.0 != Tick::ZERO {
             return cx.err(f("at"), format!("the first rate point is at {}: it must be at \"0s\"", p.at.0));
         }
@@ -211,7 +214,7 @@ fn rate_schedule(cx: &Ctx, points: &[RawRatePoint]) -> R<RateFn> {
                 prev_end = p.at.0;
             }
             (Some(to), Some(over)) => {
-                let to = cx.finite(&f("to_per_s"), to, 0.0, 1e9)?;
+                let to = cx.finite(&f("to_per_s"), to, 0.0, MAX_RATE)?;
                 let over = cx.positive_dur(&f("over"), over)?;
                 let slope = (to - per_s) / over.as_secs_f64();
                 segs.push(Segment { start: p.at.0, rate: per_s, slope });
@@ -259,147 +262,4 @@ fn spike(cx: &Ctx, s: &RawSpike, base: &RateFn) -> R<RateFn> {
     }
     push(t, 0.0, 0.0);
     Ok(RateFn::from_segments(segs))
-}
-
-/// A signed duration: "-5m", "90s", "-1.5s".
-fn signed_secs(text: &str) -> Option<f64> {
-    let t = text.trim();
-    let (neg, body) = match t.strip_prefix('-') {
-        Some(b) => (true, b),
-        None => (false, t.strip_prefix('+').unwrap_or(t)),
-    };
-    let s = parse_duration(body).ok()?.as_secs_f64();
-    Some(if neg { -s } else { s })
-}
-
-fn trace(
-    cx: &Ctx,
-    a: &RawArrivals,
-    duration: Tick,
-    warm: Tick,
-    classes: &[String],
-    warnings: &mut Vec<String>,
-) -> R<ArrivalSpec> {
-    let Some(file) = &a.file else {
-        return cx.err("arrivals.file", "missing: a trace needs the CSV file of calls");
-    };
-    let path = cx.base.join(file);
-    let scale = cx.finite("arrivals.scale", a.scale.unwrap_or(1.0), 0.0, 1000.0)?;
-    let shift_s = match &a.shift {
-        None => 0.0,
-        Some(s) => match signed_secs(s) {
-            Some(v) => v,
-            None => {
-                return cx
-                    .err("arrivals.shift", format!("{s:?}: expected a signed duration such as \"-5m\" or \"30s\""))
-            }
-        },
-    };
-    let origin = match &a.origin {
-        None => None,
-        Some(o) => match chrono::DateTime::parse_from_rfc3339(o) {
-            Ok(dt) => Some(dt.timestamp() as f64 + dt.timestamp_subsec_micros() as f64 / 1e6),
-            Err(e) => return cx.err("arrivals.origin", format!("{o:?}: expected an RFC 3339 timestamp ({e})")),
-        },
-    };
-    let mut spec = TraceSpec {
-        path: path.clone(),
-        time_col: 0,
-        duration_col: None,
-        class_col: None,
-        class_names: classes.to_vec(),
-        origin,
-        shift_s,
-        scale,
-        warm,
-        end: warm.saturating_add(duration),
-        sorted: None,
-        rows_in_span: 0,
-        rows_before_start: 0,
-    };
-    scan_trace(cx, &mut spec, a.sort.unwrap_or(false), &path)?;
-    if spec.rows_before_start > 0 {
-        warnings.push(format!(
-            "{}: {} rows before the start of the run (warm-up included) were skipped",
-            path.display(),
-            spec.rows_before_start
-        ));
-    }
-    Ok(ArrivalSpec::Trace(spec))
-}
-
-/// One streaming pass over the trace: columns, every row's syntax, time
-/// order (or sorting), and the row count in the run's span.
-fn scan_trace(cx: &Ctx, spec: &mut TraceSpec, sort: bool, path: &Path) -> R<()> {
-    let shown = path.display().to_string();
-    let fail = |msg: String| cx.err("arrivals.file", format!("{shown}: {msg}"));
-    let file = match std::fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) => return fail(format!("cannot read: {e}")),
-    };
-    let mut rdr = crate::arrivals::trace::reader(std::io::BufReader::new(file));
-    let headers = match rdr.byte_headers() {
-        Ok(h) => h.clone(),
-        Err(e) => return fail(format!("line 1: {e}")),
-    };
-    if headers.is_empty() || headers.iter().all(|h| h.is_empty()) {
-        return fail("empty file: expected a header row such as arrival,duration,class".into());
-    }
-    let names: Vec<String> = headers
-        .iter()
-        .map(|h| String::from_utf8_lossy(h).trim().trim_start_matches('\u{feff}').to_ascii_lowercase())
-        .collect();
-    let find = |cands: &[&str]| names.iter().position(|n| cands.contains(&n.as_str()));
-    spec.time_col = match find(&["arrival", "arrival_s", "time", "t", "t_s", "timestamp"]) {
-        Some(c) => c,
-        None => {
-            return fail(format!("line 1: no arrival column (arrival, time, t or timestamp); the header has {names:?}"))
-        }
-    };
-    spec.duration_col = find(&["duration", "duration_s"]);
-    spec.class_col = find(&["class"]);
-    let mut rec = csv::ByteRecord::new();
-    let mut last = Tick::ZERO;
-    let mut rows = 0u64;
-    let mut all: Vec<Arrival> = Vec::new();
-    loop {
-        match rdr.read_byte_record(&mut rec) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => return fail(e.to_string()),
-        }
-        let line = rec.position().map_or(0, |p| p.line());
-        if crate::arrivals::trace::is_blank(&rec) {
-            continue;
-        }
-        rows += 1;
-        let row = spec.parse_row(&rec, line).or_else(|e| cx.err("arrivals.file", e.to_string()))?;
-        let Some(t) = spec.internal(row.t) else {
-            spec.rows_before_start += 1;
-            continue;
-        };
-        if sort {
-            all.push(Arrival { time: t, class: row.class, duration: row.duration.map(Tick::from_secs_f64) });
-            continue;
-        }
-        if t < last {
-            return fail(format!(
-                "line {line}: arrivals out of time order (set `sort = true` in [arrivals] to sort the trace)"
-            ));
-        }
-        last = t;
-        if t < spec.end {
-            spec.rows_in_span += 1;
-        }
-    }
-    if rows == 0 {
-        return fail("no calls: the trace has a header but no rows".into());
-    }
-    if sort {
-        all.sort_by_key(|a| a.time);
-        all.retain(|a| a.time < spec.end);
-        spec.rows_in_span = all.len() as u64;
-        spec.sorted = Some(Arc::new(all));
-    }
-    Ok(())
 }

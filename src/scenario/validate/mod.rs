@@ -1,0 +1,177 @@
+//! Stage two of scenario input: checks every value and resolves units.
+//!
+//! Each check names the field by its dotted path, says what was found and
+//! what would be valid. Nothing here panics on any input. One file per
+//! section: [`classes`], [`dist`] (durations), [`arrivals`] and [`trace`],
+//! [`autoscaler`] (the primary pool), [`fallback`]; the shared checks are
+//! in [`ctx`] and the one CSV reader in [`columns`].
+
+mod arrivals;
+mod autoscaler;
+mod classes;
+mod columns;
+mod ctx;
+mod dist;
+mod fallback;
+mod trace;
+
+use std::path::Path;
+
+use self::ctx::{Ctx, R};
+use self::dist::validate_dist;
+use super::raw::{RawAdmission, RawCost, RawScenario};
+use super::{Admission, CostSpec, Scenario};
+use crate::dist::Dist;
+use crate::time::{format_clock, parse_clock, Tick};
+
+/// Longest scenario name, in characters.
+pub const MAX_NAME_CHARS: usize = 100;
+
+/// Largest number of time-series bins a scenario may ask for.
+pub const MAX_BINS: u64 = 1_000_000;
+
+pub(crate) fn validate(raw: RawScenario, path: &str, base: &Path) -> R<Scenario> {
+    let cx = Ctx { path, base };
+    let mut warnings = Vec::new();
+
+    let name = raw.name.trim().to_string();
+    if name.chars().count() > MAX_NAME_CHARS {
+        return cx.err("name", format!("longer than {MAX_NAME_CHARS} characters (it names the output folder)"));
+    }
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) || name.starts_with('.')
+    {
+        return cx.err(
+            "name",
+            format!("{:?}: expected letters, digits, '-', '_' or '.' (it names the output folder)", raw.name),
+        );
+    }
+    if raw.seed > i64::MAX as u64 {
+        return cx.err("seed", format!("{}: expected an integer from 0 to {}", raw.seed, i64::MAX));
+    }
+    let duration = cx.positive_dur("duration", raw.duration)?;
+    let bin = match raw.bin {
+        Some(b) => cx.positive_dur("bin", b)?,
+        None => Tick(duration.0.div_ceil(60)).max(Tick::from_secs(1)),
+    };
+    let bins = duration.0.div_ceil(bin.0);
+    if bins > MAX_BINS {
+        return cx.err(
+            "bin",
+            format!("{bin} over {duration} makes {bins} bins; at most {MAX_BINS} are allowed: widen `bin`"),
+        );
+    }
+    let clock_start = match &raw.clock_start {
+        Some(s) => parse_clock(s).or_else(|e| cx.err("clock_start", e.to_string()))?,
+        None => 0,
+    };
+    let warmup = raw.warmup.map_or(Tick::ZERO, |w| w.0);
+    let window = match &raw.window {
+        Some(w) => Some(parse_window(&cx, "window", w, clock_start, duration)?),
+        None => None,
+    };
+
+    let classes = classes::validate_classes(&cx, &raw.classes)?;
+    let names: Vec<String> = classes.iter().map(|c| c.name.clone()).collect();
+    let arrivals = arrivals::validate_arrivals(&cx, &raw.arrivals, duration, warmup, &names, &mut warnings)?;
+    let primary = autoscaler::validate_primary(&cx, &raw.primary)?;
+    let fallback = match &raw.fallback {
+        Some(f) => Some(fallback::validate_fallback(&cx, f, &mut warnings)?),
+        None => None,
+    };
+    if fallback.is_none() && classes.iter().any(|c| c.fallback_eligible) {
+        warnings
+            .push("classes are marked fallback_eligible but there is no [fallback]: they fail like the others".into());
+    }
+    let admission = validate_admission(&cx, raw.admission.as_ref())?;
+    let cost = validate_cost(&cx, raw.cost.as_ref())?;
+    let slo = raw.slo.unwrap_or_default().into_iter().collect();
+    let initial_calls = match raw.initial.as_ref().and_then(|i| i.calls_in_flight) {
+        None => 0,
+        Some(n) => {
+            let n = cx.count("initial.calls_in_flight", n, 0)? as u64;
+            let slots = primary.workers as u64 * primary.calls_per_worker as u64;
+            if n > slots {
+                return cx
+                    .err("initial.calls_in_flight", format!("{n} calls do not fit the {slots} initial primary slots"));
+            }
+            n
+        }
+    };
+
+    Ok(Scenario {
+        name,
+        description: raw.description,
+        seed: raw.seed,
+        clock_start,
+        duration,
+        bin,
+        warmup,
+        window,
+        arrivals,
+        classes,
+        primary,
+        fallback,
+        admission,
+        cost,
+        initial_calls,
+        slo,
+        warnings,
+    })
+}
+
+/// `"07:00..07:15"` against `clock_start`, as offsets within the run.
+pub(crate) fn parse_window_str(text: &str, clock_start: u64, duration: Tick) -> Result<(Tick, Tick), String> {
+    let (a, b) = text.split_once("..").ok_or_else(|| format!("{text:?}: expected HH:MM..HH:MM, e.g. 07:00..07:15"))?;
+    let (ca, cb) = (parse_clock(a).map_err(|e| e.to_string())?, parse_clock(b).map_err(|e| e.to_string())?);
+    let off = |c: u64| Tick::from_secs((c + 86_400 - clock_start) % 86_400);
+    let (from, to) = (off(ca), off(cb));
+    let start = format_clock(clock_start as f64);
+    let end = format_clock((clock_start + duration.0 / 1_000_000) as f64);
+    if from >= duration {
+        let when = if ca < clock_start { format!("before clock_start ({start})") } else { "after the run ends".into() };
+        return Err(format!("{text:?}: the window starts {when}; the run covers {start}..{end}"));
+    }
+    if to > duration {
+        return Err(format!("{text:?}: the window ends after the run, which covers {start}..{end}"));
+    }
+    if from >= to {
+        return Err(format!("{text:?}: the window must end after it starts"));
+    }
+    Ok((from, to))
+}
+
+fn parse_window(cx: &Ctx, field: &str, text: &str, clock_start: u64, duration: Tick) -> R<(Tick, Tick)> {
+    parse_window_str(text, clock_start, duration).or_else(|m| cx.err(field, m))
+}
+
+fn validate_admission(cx: &Ctx, a: Option<&RawAdmission>) -> R<Admission> {
+    let Some(a) = a else {
+        return Ok(Admission { patience: None, queue_limit: None });
+    };
+    let patience = match (&a.max_wait, &a.patience) {
+        (Some(_), Some(_)) => {
+            return cx.err("admission.patience", "give either max_wait (fixed) or patience (a distribution), not both")
+        }
+        (Some(w), None) if w.0 == Tick::ZERO => None,
+        (Some(w), None) => Some(Dist::Deterministic { value: w.0.as_secs_f64() }),
+        (None, Some(d)) => Some(validate_dist(cx, "admission.patience", d)?),
+        (None, None) => None,
+    };
+    let queue_limit = a.queue_limit.map(|q| cx.count("admission.queue_limit", q, 0).map(u64::from)).transpose()?;
+    if patience.is_none() && queue_limit.is_some() {
+        return cx.err("admission.queue_limit", "applies only when calls may wait (max_wait > 0 or patience)");
+    }
+    Ok(Admission { patience, queue_limit })
+}
+
+fn validate_cost(cx: &Ctx, c: Option<&RawCost>) -> R<CostSpec> {
+    let Some(c) = c else { return Ok(CostSpec::default()) };
+    let v = |x: Option<f64>, k: &str| {
+        x.map(|x| cx.finite(&format!("cost.{k}"), x, 0.0, 1e12)).transpose().map(Option::unwrap_or_default)
+    };
+    Ok(CostSpec {
+        primary_worker_hour: v(c.primary_worker_hour, "primary_worker_hour")?,
+        fallback_per_invocation: v(c.fallback_per_invocation, "fallback_per_invocation")?,
+        fallback_per_second: v(c.fallback_per_second, "fallback_per_second")?,
+    })
+}
