@@ -886,7 +886,13 @@ fn bench_prints_the_standard_cases_and_the_ratio_to_the_floor() {
     let out = surgesim(tmp.path(), &args);
     assert_exit(&args, &out, 0);
     let text = stdout(&out);
-    let rows = ["event queue, hold model", "std BinaryHeap", "loss model, 6,000 Erlang", "floor: the same model", "earlier floor"];
+    let rows = [
+        "event queue, hold model",
+        "std BinaryHeap",
+        "loss model, 6,000 Erlang",
+        "floor: the same model",
+        "earlier floor",
+    ];
     for row in rows {
         let line = text.lines().find(|l| l.starts_with(row) || l.trim_start().starts_with(row));
         let line = line.unwrap_or_else(|| panic!("no row {row:?} in\n{text}"));
