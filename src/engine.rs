@@ -298,18 +298,36 @@ impl<E: Clone> EventQueue<E> {
     /// Removes and returns the next event.
     #[inline]
     pub fn pop(&mut self) -> Option<(Tick, E)> {
+        self.pop_below(u128::MAX)
+    }
+
+    /// Removes and returns the next event if it lies before `until`.
+    #[inline]
+    pub fn pop_before(&mut self, until: Tick) -> Option<(Tick, E)> {
+        self.pop_below((until.0 as u128) << 64)
+    }
+
+    /// Removes and returns the next event if its key is below `limit`; one
+    /// look at the candidates (the stream slot, the sorted run, the side
+    /// heap) serves both the test and the removal.
+    #[inline]
+    fn pop_below(&mut self, limit: u128) -> Option<(Tick, E)> {
         if self.bottom.is_empty() {
             self.refill();
         }
+        let bottom = self.bottom.peek();
         if let Some(s) = &self.stream {
-            if self.bottom.peek_key().is_none_or(|h| s.key < h) {
+            if bottom.is_none_or(|(h, _)| s.key < h) {
+                if s.key >= limit {
+                    return None;
+                }
                 let e = self.stream.take().expect("checked");
                 return Some((Tick(e.time()), e.event));
             }
         }
-        let e = self.bottom.pop()?;
+        let (key, from_run) = bottom.filter(|&(k, _)| k < limit)?;
         self.len -= 1;
-        Some((Tick(e.time()), e.event))
+        Some((Tick((key >> 64) as u64), self.bottom.take(from_run)))
     }
 
     /// Sorts the next bucket's events into the empty bottom, splitting
@@ -459,10 +477,18 @@ impl<E: Clone> Bottom<E> {
 
     #[inline]
     fn peek_key(&self) -> Option<u128> {
+        self.peek().map(|(k, _)| k)
+    }
+
+    /// The smallest key, and whether it is the sorted run's (else the
+    /// side heap's).
+    #[inline]
+    fn peek(&self) -> Option<(u128, bool)> {
         let r = self.run.get(self.pos).map(|e| e.key);
         match (r, self.heap.peek_key()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
+            (Some(a), Some(b)) => Some(if a < b { (a, true) } else { (b, false) }),
+            (Some(a), None) => Some((a, true)),
+            (None, b) => b.map(|b| (b, false)),
         }
     }
 
@@ -471,15 +497,15 @@ impl<E: Clone> Bottom<E> {
         self.heap.push(e);
     }
 
+    /// Removes the entry [`Bottom::peek`] found, returning its event.
     #[inline]
-    fn pop(&mut self) -> Option<Entry<E>> {
-        if let Some(r) = self.run.get(self.pos) {
-            if self.heap.peek_key().is_none_or(|h| r.key < h) {
-                self.pos += 1;
-                return Some(r.clone());
-            }
+    fn take(&mut self, from_run: bool) -> E {
+        if from_run {
+            self.pos += 1;
+            self.run[self.pos - 1].event.clone()
+        } else {
+            self.heap.pop().expect("peeked").event
         }
-        self.heap.pop()
     }
 }
 
@@ -586,11 +612,7 @@ pub trait Handler {
 /// the last event's time if the queue ran dry first.
 pub fn run_until<H: Handler>(handler: &mut H, queue: &mut EventQueue<H::Event>, until: Tick) -> Tick {
     let mut now = Tick::ZERO;
-    while let Some(t) = queue.peek_time() {
-        if t >= until {
-            return until;
-        }
-        let (t, ev) = queue.pop().expect("peeked");
+    while let Some((t, ev)) = queue.pop_before(until) {
         debug_assert!(t >= now, "time went backwards");
         now = t;
         handler.handle(now, ev, queue);
@@ -700,8 +722,23 @@ mod tests {
             for (op, x, burst) in ops {
                 let dt = if scale == 64 { x } else { x % (1u64 << scale) };
                 match op {
+                    // A pop bounded in time: the reference's smallest if it
+                    // lies before the bound, else nothing.
+                    1 => {
+                        let until = now.saturating_add(dt % 1000);
+                        let due = reference.first().is_some_and(|&(t, _)| t < until);
+                        let got = q.pop_before(Tick(until));
+                        prop_assert_eq!(got.is_some(), due);
+                        if let Some((t, id)) = got {
+                            if stream_id == Some(id) {
+                                stream_id = None;
+                            }
+                            now = t.0;
+                            check(got, &mut reference)?;
+                        }
+                    }
                     // Pops: the queue's next event is the reference's smallest.
-                    0 | 1 => {
+                    0 => {
                         let got = q.pop();
                         if let Some((t, id)) = got {
                             if stream_id == Some(id) {

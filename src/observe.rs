@@ -147,6 +147,8 @@ pub struct Observer {
     pub window: Option<(Tick, Tick, Counts)>,
     last: u64,
     cur: usize,
+    /// Start of bin `cur`: `cur × bin`.
+    cur_start: u64,
     pub waits: Histogram<u64>,
     pub wait_sum_us: u128,
     pub waits_n: u64,
@@ -167,6 +169,7 @@ impl Observer {
             window: window.map(|(a, b)| (a, b, Counts::default())),
             last: 0,
             cur: 0,
+            cur_start: 0,
             waits: Histogram::new_with_bounds(1, 400 * 86_400 * 1_000_000, 3).expect("valid histogram bounds"),
             wait_sum_us: 0,
             waits_n: 0,
@@ -176,8 +179,13 @@ impl Observer {
         }
     }
 
+    /// The bin of `t`; most outcomes are counted at the current time, in
+    /// the current bin, which needs no division.
     #[inline]
     fn bin_of(&self, t: Tick) -> usize {
+        if t.0.wrapping_sub(self.cur_start) < self.bin {
+            return self.cur;
+        }
         ((t.0 / self.bin) as usize).min(self.bins.len() - 1)
     }
 
@@ -186,13 +194,14 @@ impl Observer {
     pub fn advance(&mut self, now: Tick, levels: &Levels) {
         let now = now.0.min(self.end);
         while self.last < now {
-            let boundary = ((self.cur as u64 + 1) * self.bin).min(self.end);
+            let boundary = (self.cur_start + self.bin).min(self.end);
             let seg_end = now.min(boundary);
             let dt = seg_end - self.last;
             self.bins[self.cur].areas.add(levels, dt);
             self.last = seg_end;
             if seg_end == boundary && self.cur + 1 < self.bins.len() {
                 self.cur += 1;
+                self.cur_start += self.bin;
                 self.bins[self.cur].peak_busy_primary = levels.busy_primary;
             }
         }

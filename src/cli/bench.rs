@@ -100,10 +100,23 @@ pub fn bench(a: BenchArgs) -> Result<ExitCode> {
         },
         a.repeat,
     );
+    let reference = bench::median_secs(
+        || {
+            black_box(bench::floor_loss_reference(calls, 1));
+        },
+        a.repeat,
+    );
     let work = format!("{} calls", thousands(calls));
-    let ratio = format!("engine time / floor time = {:.2}", engine / floor);
+    let ratio = format!("engine speed / floor speed = {:.2}", floor / engine);
     row("loss model, 6,000 Erlang, full engine", &work, engine, &per_sec(calls as f64, engine, "calls"), &ratio);
-    row("  floor: the same model, hand-written loop", &work, floor, &per_sec(calls as f64, floor, "calls"), "");
+    row("  floor: the same model, fastest plain loop", &work, floor, &per_sec(calls as f64, floor, "calls"), "");
+    row(
+        "  earlier floor: binary heap, PCG-64",
+        &work,
+        reference,
+        &per_sec(calls as f64, reference, "calls"),
+        "reference",
+    );
     if a.quick {
         return Ok(ExitCode::SUCCESS);
     }

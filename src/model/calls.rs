@@ -48,14 +48,16 @@ impl<'s> CallSource<'s> {
     }
 
     /// Completes an arrival into a call: draws the class and the duration
-    /// the process did not give. The class stream is drawn for every call
-    /// (even single-class or traced ones) so streams stay aligned.
+    /// the process did not give. With several classes the class stream is
+    /// drawn for every call (even traced ones) so streams stay aligned; with
+    /// one class it is never read, so it is not drawn.
     #[inline]
     pub fn complete(&mut self, a: Arrival) -> Call {
-        let u: f64 = self.classes_rng.random();
-        let class = match a.class {
-            Some(c) => c,
-            None => pick_class(&self.cum_share, u),
+        let class = if self.cum_share.len() == 1 {
+            0
+        } else {
+            let u: f64 = self.classes_rng.random();
+            a.class.unwrap_or_else(|| pick_class(&self.cum_share, u))
         };
         let duration = match a.duration {
             Some(d) => d,

@@ -125,12 +125,19 @@ fn bench_prints_the_standard_cases_and_the_ratio_to_the_floor() {
     let out = surgesim(tmp.path(), &args);
     assert_exit(&args, &out, 0);
     let text = stdout(&out);
-    for row in ["event queue, hold model", "std BinaryHeap", "loss model, 6,000 Erlang", "floor: the same model"] {
+    let rows = [
+        "event queue, hold model",
+        "std BinaryHeap",
+        "loss model, 6,000 Erlang",
+        "floor: the same model",
+        "earlier floor",
+    ];
+    for row in rows {
         let line = text.lines().find(|l| l.starts_with(row) || l.trim_start().starts_with(row));
         let line = line.unwrap_or_else(|| panic!("no row {row:?} in\n{text}"));
         assert!(line.contains(" M ") && line.contains("/s"), "row {row:?} has a rate: {line}");
     }
-    let ratio = text.split("engine time / floor time = ").nth(1).expect("the ratio is printed");
+    let ratio = text.split("engine speed / floor speed = ").nth(1).expect("the ratio is printed");
     let r: f64 = ratio.split_whitespace().next().unwrap().parse().expect("a number");
     assert!(r.is_finite() && r > 0.0, "{r}");
     assert_eq!(entries(tmp.path()), BTreeSet::new(), "bench writes no files");
