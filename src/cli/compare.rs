@@ -40,6 +40,12 @@ pub struct CompareArgs {
     pub threads: usize,
     #[arg(long, default_value_t = 2e10)]
     pub max_calls: f64,
+    /// Also write report.html (one self-contained page) and provenance.json.
+    #[arg(long)]
+    pub report: bool,
+    /// Write the table as Markdown here (e.g. $GITHUB_STEP_SUMMARY).
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
 }
 
 struct Row {
@@ -107,12 +113,20 @@ pub fn compare(a: CompareArgs) -> Result<ExitCode> {
         .collect();
     let table = render(&scs[0], &rows, metric, a.replications, seed);
     let csv = to_csv(&rows);
-    let written = staged.write("compare.csv", &csv).and_then(|_| staged.write("compare.txt", table.as_bytes()));
+    let paths: Vec<&std::path::Path> = a.scenarios.iter().map(PathBuf::as_path).collect();
+    let written = staged
+        .write("compare.csv", &csv)
+        .and_then(|_| staged.write("compare.txt", table.as_bytes()))
+        .map_err(anyhow::Error::from)
+        .and_then(|_| super::report::attach(a.report, &staged, "compare", &paths, Some(seed), Some(a.replications)));
     if let Err(e) = written {
         staged.abort();
-        return Err(e.into());
+        return Err(e);
     }
     let dir = staged.commit()?;
+    if let Some(p) = &a.markdown {
+        surgesim::report::markdown::write_compare(p, &csv, &table)?;
+    }
     print!("{table}");
     println!("wrote {}", dir.display());
     Ok(ExitCode::SUCCESS)

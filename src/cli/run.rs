@@ -35,6 +35,9 @@ pub struct RunArgs {
     /// Also write failures.csv: each failed call (at most 100,000 per run).
     #[arg(long)]
     pub failure_log: bool,
+    /// Also write report.html (one self-contained page) and provenance.json.
+    #[arg(long)]
+    pub report: bool,
 }
 
 /// Refuses work beyond the stated budgets before anything runs.
@@ -82,7 +85,11 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         staged.abort();
         return Err(e);
     }
-    if let Err(e) = write_outputs(&staged, &sc, &agg) {
+    let paths = [args.scenario.scenario.as_path()];
+    let written = write_outputs(&staged, &sc, &agg).and_then(|_| {
+        super::report::attach(args.report, &staged, "run", &paths, Some(sc.seed), Some(args.replications))
+    });
+    if let Err(e) = written {
         staged.abort();
         return Err(e);
     }

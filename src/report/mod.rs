@@ -6,7 +6,9 @@
 //! (named `.DIR.partial-*`), never a half-written result that looks whole.
 
 pub mod causes;
+pub mod html;
 pub mod json;
+pub mod markdown;
 pub mod plot;
 pub mod table;
 pub mod timeseries;
