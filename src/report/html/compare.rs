@@ -91,7 +91,10 @@ pub fn section(f: &Folder, id: &str) -> Result<String, ReportError> {
             "failed calls saved (mean; whiskers: 95% confidence interval)",
             &bars,
         );
-        s.push_str(&figure(&chart, "Bars: mean calls saved per variant; whiskers: the 95% interval of the paired difference."));
+        s.push_str(&figure(
+            &chart,
+            "Bars: mean calls saved per variant; whiskers: the 95% interval of the paired difference.",
+        ));
     }
     let version = prov.as_ref().map_or("not recorded in compare.csv", |p| p.surgesim_version.as_str()).to_string();
     s.push_str(&provenance::block(prov.as_ref(), &version, None, None));

@@ -44,11 +44,13 @@ pub struct ScenarioSource {
 
 impl Provenance {
     /// Records the scenario files and the current process's command line.
-    pub fn new(command: &str, scenarios: &[&Path], seed: Option<u64>, replications: Option<u64>) -> std::io::Result<Self> {
-        let scenarios = scenarios
-            .iter()
-            .map(|p| ScenarioSource::read(p))
-            .collect::<std::io::Result<Vec<_>>>()?;
+    pub fn new(
+        command: &str,
+        scenarios: &[&Path],
+        seed: Option<u64>,
+        replications: Option<u64>,
+    ) -> std::io::Result<Self> {
+        let scenarios = scenarios.iter().map(|p| ScenarioSource::read(p)).collect::<std::io::Result<Vec<_>>>()?;
         Ok(Provenance {
             surgesim_version: env!("CARGO_PKG_VERSION").to_string(),
             command: command.to_string(),
@@ -94,10 +96,8 @@ pub fn header_comment(text: &str) -> String {
 }
 
 fn now_utc() -> String {
-    let secs = std::env::var("SOURCE_DATE_EPOCH")
-        .ok()
-        .and_then(|s| s.trim().parse::<i64>().ok())
-        .unwrap_or_else(|| {
+    let secs =
+        std::env::var("SOURCE_DATE_EPOCH").ok().and_then(|s| s.trim().parse::<i64>().ok()).unwrap_or_else(|| {
             std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0))
@@ -116,17 +116,17 @@ pub fn scenario_files(p: &Provenance) -> String {
             _ => format!(" (variant {i})"),
         };
         if !sc.header.is_empty() {
-            let _ = write!(
+            let _ = writeln!(
                 s,
-                "<p>What the scenario file {}{} says about itself:</p><pre class=\"header\">{}</pre>\n",
+                "<p>What the scenario file {}{} says about itself:</p><pre class=\"header\">{}</pre>",
                 esc(&sc.path),
                 esc(&role),
                 esc(&sc.header)
             );
         }
-        let _ = write!(
+        let _ = writeln!(
             s,
-            "<details><summary>The scenario file {}{}</summary><pre class=\"src\">{}</pre></details>\n",
+            "<details><summary>The scenario file {}{}</summary><pre class=\"src\">{}</pre></details>",
             esc(&sc.path),
             esc(&role),
             esc(&sc.text)

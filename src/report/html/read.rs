@@ -141,7 +141,12 @@ impl Folder {
         let text = self.text(name)?;
         serde_json::from_str(&text).map_err(|e| ReportError::Bad {
             file: self.shown(name),
-            reason: format!("{} (line {}, column {}; written by another version of surgesim?)", strip_ctx(&e), e.line(), e.column()),
+            reason: format!(
+                "{} (line {}, column {}; written by another version of surgesim?)",
+                strip_ctx(&e),
+                e.line(),
+                e.column()
+            ),
         })
     }
 

@@ -38,19 +38,17 @@ pub fn section(f: &Folder, id: &str) -> Result<String, ReportError> {
     s.push_str("<h3>Timeline</h3>\n");
     s.push_str(&figure(
         &plot,
-        &format!("Arrivals, primary capacity and busy slots, failures per bin; mean of {} replication(s).", sm.replications),
+        &format!(
+            "Arrivals, primary capacity and busy slots, failures per bin; mean of {} replication(s).",
+            sm.replications
+        ),
     ));
     s.push_str(&causes(f, id)?);
     if f.has("scaling.csv") {
         s.push_str(&scaling(f, &sm, id)?);
     }
     s.push_str(&classes(&sm, id));
-    s.push_str(&provenance::block(
-        prov.as_ref(),
-        &sm.surgesim_version,
-        Some(sm.seed),
-        Some(sm.replications as u64),
-    ));
+    s.push_str(&provenance::block(prov.as_ref(), &sm.surgesim_version, Some(sm.seed), Some(sm.replications as u64)));
     Ok(s)
 }
 
@@ -68,7 +66,11 @@ fn key_figures(sm: &Summary) -> String {
         Some([a, b]) => format!("calls that arrived in the window {a}–{b}"),
         None => "calls that arrived in the reported span".to_string(),
     };
-    let mut s = format!("<p>Key figures, {} (mean of {} replication(s), 95% confidence intervals):</p><div class=\"cards\">", esc(&scope), sm.replications);
+    let mut s = format!(
+        "<p>Key figures, {} (mean of {} replication(s), 95% confidence intervals):</p><div class=\"cards\">",
+        esc(&scope),
+        sm.replications
+    );
     let items = [
         ("arrived", "calls arrived"),
         ("failed", "calls failed"),
@@ -91,12 +93,18 @@ fn brief(sm: &Summary) -> String {
     let cs = clock_secs(&sm.clock_start).unwrap_or(0.0);
     let mut facts: Vec<(&str, String)> = vec![
         ("scenario", sm.scenario.clone()),
-        ("reported span", format!("{} – {} ({} s)", sm.clock_start, format_clock(cs + sm.duration_s), num(sm.duration_s))),
+        (
+            "reported span",
+            format!("{} – {} ({} s)", sm.clock_start, format_clock(cs + sm.duration_s), num(sm.duration_s)),
+        ),
         ("warm-up", format!("{} s simulated before {} and not reported", num(sm.warmup_s), sm.clock_start)),
         ("time bins", format!("{} s", num(sm.bin_s))),
     ];
     if let Some([a, b]) = &sm.window {
-        facts.push(("reporting window", format!("{a} – {b} (calls that arrived in it, whatever happened to them later)")));
+        facts.push((
+            "reporting window",
+            format!("{a} – {b} (calls that arrived in it, whatever happened to them later)"),
+        ));
     }
     let classes: Vec<String> = sm
         .classes
@@ -237,7 +245,9 @@ fn causes(f: &Folder, id: &str) -> Result<String, ReportError> {
         rows.push((String::new(), cells));
     }
     let h: Vec<(&str, bool)> = headers.iter().map(|(a, b)| (a.as_str(), *b)).collect();
-    s.push_str("<p>Replication 0, every bin with a failure, with the state of the system that explains it (causes.csv).</p>\n");
+    s.push_str(
+        "<p>Replication 0, every bin with a failure, with the state of the system that explains it (causes.csv).</p>\n",
+    );
     s.push_str(&table(&format!("{id}-causes"), &h, rows));
     if c.rows.len() > MAX_ROWS {
         let _ = writeln!(s, "<p>… and {} more bins in causes.csv.</p>", c.rows.len() - MAX_ROWS);

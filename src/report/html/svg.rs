@@ -12,10 +12,41 @@ use crate::report::sig;
 const ELEMENTS: [&str; 11] =
     ["svg", "g", "rect", "text", "tspan", "polyline", "polygon", "line", "circle", "ellipse", "path"];
 const ATTRIBUTES: [&str; 35] = [
-    "x", "y", "x1", "y1", "x2", "y2", "cx", "cy", "r", "rx", "ry", "width", "height", "viewBox", "points", "d",
-    "fill", "stroke", "stroke-width", "stroke-dasharray", "stroke-opacity", "stroke-linecap", "stroke-linejoin",
-    "fill-opacity", "opacity", "font-family", "font-size", "font-weight", "font-style", "text-anchor",
-    "dominant-baseline", "alignment-baseline", "dy", "dx", "transform",
+    "x",
+    "y",
+    "x1",
+    "y1",
+    "x2",
+    "y2",
+    "cx",
+    "cy",
+    "r",
+    "rx",
+    "ry",
+    "width",
+    "height",
+    "viewBox",
+    "points",
+    "d",
+    "fill",
+    "stroke",
+    "stroke-width",
+    "stroke-dasharray",
+    "stroke-opacity",
+    "stroke-linecap",
+    "stroke-linejoin",
+    "fill-opacity",
+    "opacity",
+    "font-family",
+    "font-size",
+    "font-weight",
+    "font-style",
+    "text-anchor",
+    "dominant-baseline",
+    "alignment-baseline",
+    "dy",
+    "dx",
+    "transform",
 ];
 
 /// Decodes the XML entities of attribute values and text.
@@ -184,11 +215,7 @@ pub fn bar_chart(title: &str, axis: &str, bars: &[(String, Est)]) -> String {
     hi = hi.max(*ts.last().unwrap_or(&hi));
     let x = |v: f64| left + (v - lo) / (hi - lo) * (w - left - right);
     let mut s = String::new();
-    let _ = write!(
-        s,
-        "<svg class=\"chart\" viewBox=\"0 0 {w} {h}\" role=\"img\" aria-label=\"{}\">",
-        esc(title)
-    );
+    let _ = write!(s, "<svg class=\"chart\" viewBox=\"0 0 {w} {h}\" role=\"img\" aria-label=\"{}\">", esc(title));
     let _ = write!(s, "<text x=\"{left}\" y=\"20\" class=\"ct\">{}</text>", esc(title));
     let axis_y = top + row * bars.len() as f64;
     for t in &ts {
@@ -209,13 +236,16 @@ pub fn bar_chart(title: &str, axis: &str, bars: &[(String, Est)]) -> String {
     );
     for (i, (label, e)) in bars.iter().enumerate() {
         let y = top + row * i as f64;
-        let shown: String = if label.chars().count() > 32 {
-            label.chars().take(31).chain(['…']).collect()
-        } else {
-            label.clone()
-        };
+        let shown: String =
+            if label.chars().count() > 32 { label.chars().take(31).chain(['…']).collect() } else { label.clone() };
         let _ = write!(s, "<g><title>{}</title>", esc(&format!("{label}: {}", interval_text(e))));
-        let _ = write!(s, "<text x=\"{:.1}\" y=\"{:.1}\" class=\"bl\">{}</text>", left - 8.0, y + row / 2.0 + 4.0, esc(&shown));
+        let _ = write!(
+            s,
+            "<text x=\"{:.1}\" y=\"{:.1}\" class=\"bl\">{}</text>",
+            left - 8.0,
+            y + row / 2.0 + 4.0,
+            esc(&shown)
+        );
         if e.mean.is_finite() {
             let (a, b) = (x(0.0), x(e.mean));
             let cls = if e.mean < 0.0 { "bar neg" } else { "bar" };
@@ -241,7 +271,13 @@ pub fn bar_chart(title: &str, axis: &str, bars: &[(String, Est)]) -> String {
             );
             end = end.max(xu);
         }
-        let _ = write!(s, "<text x=\"{:.1}\" y=\"{:.1}\" class=\"bv\">{}</text></g>", end + 6.0, y + row / 2.0 + 4.0, esc(&sig(e.mean, 4)));
+        let _ = write!(
+            s,
+            "<text x=\"{:.1}\" y=\"{:.1}\" class=\"bv\">{}</text></g>",
+            end + 6.0,
+            y + row / 2.0 + 4.0,
+            esc(&sig(e.mean, 4))
+        );
     }
     let z = x(0.0);
     let _ = write!(s, "<line x1=\"{z:.1}\" y1=\"{top}\" x2=\"{z:.1}\" y2=\"{axis_y}\" class=\"zero\"/></svg>");

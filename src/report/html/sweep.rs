@@ -124,7 +124,9 @@ pub fn sweep_section(f: &Folder, id: &str) -> Result<String, ReportError> {
         "failed calls against the swept parameter",
         "Failed calls (mean, with the 95% confidence band) against the first swept parameter; one curve per value of the others.",
     )?);
-    s.push_str("<h3>The grid</h3>\n<p>One row per point of sweep.csv; below each mean its 95% confidence interval.</p>\n");
+    s.push_str(
+        "<h3>The grid</h3>\n<p>One row per point of sweep.csv; below each mean its 95% confidence interval.</p>\n",
+    );
     s.push_str(&csv_table(&f.csv("sweep.csv")?, &format!("{id}-sweep"))?);
     s.push_str(&tail(prov.as_ref()));
     Ok(s)
@@ -156,7 +158,9 @@ pub fn frontier_section(f: &Folder, id: &str) -> Result<String, ReportError> {
         "The largest surge meeting the objective at each capacity; the band is the bisection bracket.",
     )?);
     s.push_str(&csv_table(&f.csv("frontier.csv")?, &format!("{id}-frontier"))?);
-    s.push_str("<h3>The evidence</h3>\n<details><summary>Every probe of the bisection (frontier-probes.csv)</summary>\n");
+    s.push_str(
+        "<h3>The evidence</h3>\n<details><summary>Every probe of the bisection (frontier-probes.csv)</summary>\n",
+    );
     s.push_str(&csv_table(&f.csv("frontier-probes.csv")?, &format!("{id}-probes"))?);
     s.push_str("</details>\n");
     s.push_str(&tail(prov.as_ref()));
