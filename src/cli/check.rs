@@ -32,6 +32,9 @@ pub struct CheckArgs {
     /// Write the report as JSON here.
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// Write the report as Markdown here (e.g. $GITHUB_STEP_SUMMARY); failures first.
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
     /// Compare with a stored baseline and flag regressions.
     #[arg(long)]
     pub baseline: Option<PathBuf>,
@@ -250,6 +253,9 @@ pub fn check(a: CheckArgs) -> Result<ExitCode> {
     }
     if let Some(p) = &a.json {
         write_atomic(p, (serde_json::to_string_pretty(&report)? + "\n").as_bytes())?;
+    }
+    if let Some(p) = &a.markdown {
+        surgesim::report::markdown::write_check(p, &serde_json::to_string(&report)?)?;
     }
     if let Some(p) = &a.write_baseline {
         write_atomic(p, (serde_json::to_string_pretty(&new_baseline)? + "\n").as_bytes())?;

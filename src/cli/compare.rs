@@ -35,6 +35,12 @@ pub struct CompareArgs {
     pub window: Option<String>,
     #[command(flatten)]
     pub output: OutputArgs,
+    /// Also write report.html (one self-contained page) and provenance.json.
+    #[arg(long)]
+    pub report: bool,
+    /// Write the table as Markdown here (e.g. $GITHUB_STEP_SUMMARY).
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
 }
 
 struct Row {
@@ -100,10 +106,15 @@ pub fn compare(a: CompareArgs) -> Result<ExitCode> {
         .collect();
     let table = render(&scs[0], &rows, metric, a.replications, seed);
     let csv = to_csv(&rows);
-    let dir = staged.finish(|st| {
+    let paths: Vec<&std::path::Path> = a.scenarios.iter().map(PathBuf::as_path).collect();
+    let dir = staged.finish(|st| -> Result<()> {
         st.write("compare.csv", &csv)?;
-        st.write("compare.txt", table.as_bytes())
+        st.write("compare.txt", table.as_bytes())?;
+        super::report::attach(a.report, st, "compare", &paths, Some(seed), Some(a.replications))
     })?;
+    if let Some(p) = &a.markdown {
+        surgesim::report::markdown::write_compare(p, &csv, &table)?;
+    }
     print!("{table}");
     println!("wrote {}", dir.display());
     Ok(ExitCode::SUCCESS)

@@ -4,6 +4,7 @@ mod bench;
 mod check;
 mod compare;
 mod plan;
+mod report;
 mod run;
 mod shell;
 mod sweep;
@@ -40,6 +41,8 @@ enum Cmd {
     Sweep(sweep::SweepArgs),
     /// Cheapest value of a parameter meeting an SLO, with its evidence.
     Plan(plan::PlanArgs),
+    /// One self-contained HTML page (report.html) from output folders.
+    Report(report::ReportArgs),
     /// Join the outputs of sharded sweeps into the files one sweep writes.
     Merge(sweep::MergeArgs),
     /// Time the standard performance cases on this machine (calls/s, ratio to a floor loop).
@@ -153,6 +156,7 @@ pub fn main() -> Result<ExitCode> {
         Cmd::Sweep(a) => sweep::sweep(a),
         Cmd::Plan(a) => plan::plan(a),
         Cmd::Merge(a) => sweep::merge(a),
+        Cmd::Report(a) => report::report(a),
         Cmd::Bench(a) => bench::bench(a),
         Cmd::Validate { scenarios } => validate(&scenarios),
         Cmd::Completions(a) => shell::completions(a),

@@ -25,6 +25,9 @@ pub struct RunArgs {
     /// Also write failures.csv: each failed call (at most 100,000 per run).
     #[arg(long)]
     pub failure_log: bool,
+    /// Also write report.html (one self-contained page) and provenance.json.
+    #[arg(long)]
+    pub report: bool,
 }
 
 /// Refuses work beyond the stated budgets before anything runs.
@@ -68,7 +71,11 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     let staged = args.output.begin(default_out(&sc))?;
     let agg = experiment::run(&sc, args.replications, RunOptions { failure_log: args.failure_log });
     ensure_complete(&agg)?;
-    let dir = staged.finish(|st| write_outputs(st, &sc, &agg))?;
+    let paths = [args.scenario.scenario.as_path()];
+    let dir = staged.finish(|st| -> Result<()> {
+        write_outputs(st, &sc, &agg)?;
+        super::report::attach(args.report, st, "run", &paths, Some(sc.seed), Some(args.replications))
+    })?;
     print!("{}", render(&sc, &agg));
     println!("wrote {}", dir.display());
     Ok(ExitCode::SUCCESS)

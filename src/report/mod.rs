@@ -4,7 +4,9 @@
 //! run never leaves a half-written result that looks whole.
 
 pub mod causes;
+pub mod html;
 pub mod json;
+pub mod markdown;
 pub mod output;
 pub mod plan;
 pub mod plot;

@@ -14,7 +14,8 @@ fn cell(s: &Stat) -> String {
     }
 }
 
-const MAIN: [&str; 17] = [
+/// The metrics of the summary table, in order (also the HTML report's).
+pub const MAIN: [&str; 17] = [
     "arrived",
     "served_primary",
     "served_fallback",

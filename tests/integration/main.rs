@@ -10,6 +10,7 @@
 //! - `properties`: property tests of the engine and fuzzing of the readers.
 //! - `sweep`: sweeps, shards, merge, the planner and the frontier.
 //! - `check`: `surgesim check` and its judge.
+//! - `html_report`: `surgesim report`, `--report` and the Markdown summaries.
 //! - `incident`: the 07:00 incident replay and its counterfactuals.
 //! - `digests`: the bundled scenarios' outputs against pinned digests
 //!   (`digests.txt`).
@@ -34,6 +35,7 @@ mod check;
 mod cli;
 mod digests;
 mod hostile;
+mod html_report;
 mod incident;
 mod inputs;
 mod k8s_manifest;
