@@ -55,6 +55,9 @@ pub struct PlanArgs {
     pub frontier: Option<String>,
     #[command(flatten)]
     pub output: OutputArgs,
+    /// Also write report.html (one self-contained page) and provenance.json.
+    #[arg(long)]
+    pub report: bool,
 }
 
 /// Checks and gathers what `plan` needs before anything runs.
@@ -179,7 +182,8 @@ pub fn plan(args: PlanArgs) -> Result<ExitCode> {
     let dir = staged.finish(|st| -> Result<()> {
         st.write("plan.csv", &csv)?;
         st.write("plan.txt", text.as_bytes())?;
-        Ok(())
+        let paths = [args.scenario.scenario.as_path()];
+        super::report::attach(args.report, st, "plan", &paths, Some(sc0.seed), None)
     })?;
     println!("wrote {}", dir.display());
     Ok(if outcome.answer.is_some() { ExitCode::SUCCESS } else { ExitCode::from(1) })
@@ -268,7 +272,8 @@ fn run_frontier(args: &PlanArgs, p: Planning, stress_arg: &str) -> Result<ExitCo
             &st.staging_path("frontier.svg"),
             &st.staging_path("frontier.png"),
         )?;
-        Ok(())
+        let paths = [args.scenario.scenario.as_path()];
+        super::report::attach(args.report, st, "plan", &paths, Some(sc0.seed), None)
     })?;
     println!("wrote {}", dir.display());
     let any = points.iter().any(|fp| fp.largest_met.is_some());

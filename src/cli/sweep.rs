@@ -45,6 +45,10 @@ pub struct SweepArgs {
     pub shard: Option<String>,
     #[command(flatten)]
     pub output: OutputArgs,
+    /// Also write report.html (one self-contained page) and provenance.json
+    /// (not for a shard: report on the merged folder).
+    #[arg(long, conflicts_with = "shard")]
+    pub report: bool,
 }
 
 #[derive(Args)]
@@ -146,7 +150,11 @@ pub fn sweep(args: SweepArgs) -> Result<ExitCode> {
             st.write("manifest.json", Manifest::new(info.clone(), s, sc0.seed, &grid, &csv).to_json().as_bytes())?;
             Ok(())
         })?,
-        None => staged.finish(|st| write_sweep(st, &info, &table))?,
+        None => staged.finish(|st| -> Result<()> {
+            write_sweep(st, &info, &table)?;
+            let paths = [args.scenario.scenario.as_path()];
+            super::report::attach(args.report, st, "sweep", &paths, Some(sc0.seed), Some(args.replications))
+        })?,
     };
     print!("{}", table.render(&info));
     if let Some(s) = shard {

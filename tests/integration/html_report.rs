@@ -310,3 +310,49 @@ fn check_markdown_lists_failures_first_and_keeps_the_exit_code() {
         assert_eq!(v.2, row[0].contains("pass"), "{row:?}");
     }
 }
+
+/// `--report` on sweep and plan: the page holds every `failed_mean` of
+/// sweep.csv (read here with csv) and the plan's probes, and the other
+/// files are those of the same command without `--report`.
+#[test]
+fn sweep_and_plan_reports_show_their_tables() {
+    let t = TempDir::new().unwrap();
+    let sc = scenario(t.path(), "s.toml", "pool", 20);
+    let sc = sc.to_str().unwrap();
+    let vary = "primary.workers=10..30:10";
+    ok(t.path(), &["sweep", sc, "--vary", vary, "-r", "2", "--out", "plain"]);
+    ok(t.path(), &["sweep", sc, "--vary", vary, "-r", "2", "--out", "sw", "--report"]);
+    for f in ["sweep.csv", "sweep.txt", "headroom.svg"] {
+        assert_eq!(
+            fs::read(t.path().join("plain").join(f)).unwrap(),
+            fs::read(t.path().join("sw").join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    let html = fs::read_to_string(t.path().join("sw/report.html")).unwrap();
+    assert_self_contained(&html);
+    assert_balanced(&html);
+    let mut rd = csv::Reader::from_path(t.path().join("sw/sweep.csv")).unwrap();
+    let col = rd.headers().unwrap().iter().position(|h| h == "failed_mean").expect("failed_mean column");
+    let mut n = 0;
+    for row in rd.records() {
+        let v: f64 = row.unwrap()[col].parse().unwrap();
+        assert!(html.contains(&format!("data-v=\"{v}\"")), "sweep value {v} missing from the page");
+        n += 1;
+    }
+    assert_eq!(n, 3);
+    let a = ["sweep", sc, "--vary", vary, "--shard", "1/2", "--report"];
+    assert_eq!(surgesim(t.path(), &a).status.code(), Some(2), "a shard has no page of its own");
+
+    let o = surgesim(
+        t.path(),
+        &["plan", sc, "--vary", "primary.workers=5..40", "--slo", "failure_rate<=0.5", "--out", "pl", "--report"],
+    );
+    assert!(matches!(o.status.code(), Some(0) | Some(1)), "{}", String::from_utf8_lossy(&o.stderr));
+    let html = fs::read_to_string(t.path().join("pl/report.html")).unwrap();
+    assert_self_contained(&html);
+    let probes = fs::read_to_string(t.path().join("pl/plan.csv")).unwrap();
+    let probed = probes.lines().count() - 1;
+    assert!(probed >= 1);
+    assert!(count(&html, "<tr") > probed, "the page has a row per probe ({probed})");
+}
