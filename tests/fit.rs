@@ -221,7 +221,8 @@ fn rfc3339_logs_take_their_start_and_clock_from_the_first_arrival() {
 
 /// Files in `dir`, sorted.
 fn entries(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    let mut v: Vec<String> =
+        fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
     v.sort();
     v
 }
@@ -247,9 +248,12 @@ fn check_bad(name: &str, log: &[u8], extra: &[&str], expect: &[&str]) {
     assert_eq!(entries(dir), vec!["log.csv", "out"], "{name}: wrote beside the log");
 }
 
+/// A bad log: name, bytes, extra flags, what stderr must say.
+type BadCase<'a> = (&'a str, &'a [u8], &'a [&'a str], &'a [&'a str]);
+
 #[test]
 fn bad_logs_exit_2_naming_the_row_or_column_and_write_nothing() {
-    let cases: &[(&str, &[u8], &[&str], &[&str])] = &[
+    let cases: &[BadCase] = &[
         ("unsorted rows", b"arrival,duration\n1,5\n3,5\n2,5\n4,5\n", &[], &["line 4", "out of time order"]),
         // fit reads a log once and has no sorting mode: a log a trace
         // scenario would replay with `sort = true` is still refused.
@@ -265,7 +269,12 @@ fn bad_logs_exit_2_naming_the_row_or_column_and_write_nothing() {
         ("negative duration", b"arrival,duration\n1,5\n2,-5\n", &[], &["line 3", "duration"]),
         ("NaN duration", b"arrival,duration\n1,NaN\n", &[], &["line 2", "duration"]),
         ("end before arrival", b"arrival,end\n10,4\n", &[], &["line 2", "end"]),
-        ("unknown outcome", b"arrival,outcome\n1,served\n2,zzsecret\n", &[], &["line 3", "outcome", "worker_not_available"]),
+        (
+            "unknown outcome",
+            b"arrival,outcome\n1,served\n2,zzsecret\n",
+            &[],
+            &["line 3", "outcome", "worker_not_available"],
+        ),
         ("header only", b"arrival,duration,class,outcome\n", &[], &["no calls"]),
         ("empty file", b"", &[], &["empty log"]),
         ("--origin on a seconds log", b"arrival\n1\n", &["--origin", "2025-07-25T07:00:00Z"], &["line 2", "--origin"]),
@@ -283,4 +292,20 @@ fn a_missing_log_exits_2_and_writes_nothing() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("nope.csv"));
     assert!(entries(tmp.path()).is_empty());
+}
+
+#[test]
+fn a_log_of_arrivals_only_gives_placeholder_durations_that_validate() {
+    let tmp = TempDir::new().unwrap();
+    let dir = tmp.path();
+    fs::write(dir.join("log.csv"), "arrival,class\n0.5,\n1.5,a\n70,a\n").unwrap();
+    ok(dir, &["fit", "log.csv", "-o", "s.toml"]);
+    let toml = fs::read_to_string(dir.join("s.toml")).unwrap();
+    assert!(toml.lines().any(|l| l.starts_with("duration = {") && l.contains("# PLACEHOLDER")), "{toml}");
+    // An empty class cell is a class of its own; no ends, no in-flight count.
+    let fit: Value = serde_json::from_str(&fs::read_to_string(dir.join("fit.json")).unwrap()).unwrap();
+    assert_eq!(class(&fit, "unclassified")["calls"], 1);
+    assert_eq!(class(&fit, "a")["without_duration"], 2);
+    assert!(fit["in_flight_at_start"].is_null());
+    ok(dir, &["validate", "s.toml"]);
 }

@@ -113,7 +113,7 @@ impl DurationStats {
             sum_d2: 0.0,
             sample: Vec::new(),
             seen: 0,
-            rng: Pcg64Mcg::seed_from_u64(0x5eed_f17 ^ seed.wrapping_mul(0x9e37_79b9_7f4a_7c15)),
+            rng: Pcg64Mcg::seed_from_u64(0x05ee_df17 ^ seed.wrapping_mul(0x9e37_79b9_7f4a_7c15)),
         }
     }
 

@@ -232,14 +232,21 @@ pub fn read_log(path: &Path, bin: Tick, origin: Option<&str>) -> Result<LogPass,
                 ));
             }
             end_spec = cols.end.map(|c| TraceSpec { time_col: c, duration_col: None, ..spec.clone() });
-        } else if offset != pass.utc_offset_s {
-            let what = match (offset, pass.utc_offset_s) {
-                (Some(_), Some(_)) => "mixed time zones: its UTC offset differs from the first row's",
-                _ => "mixed time formats: seconds and RFC 3339 timestamps",
-            };
-            return Err(FitError::at(path, line, format!("arrival: {what} (line {first_line})")));
+        }
+        let stamp = offset.is_some();
+        // A number in a log of timestamps, or a valid timestamp in a log of
+        // seconds (anything else is the row parser's to reject).
+        if stamp != pass.utc_offset_s.is_some()
+            && (!stamp || chrono::DateTime::parse_from_rfc3339(arrival_cell).is_ok())
+        {
+            let what = "mixed time formats: seconds and RFC 3339 timestamps";
+            return Err(FitError::at(path, line, format!("arrival: {what} (see line {first_line})")));
         }
         let row = spec.parse_row(&rec, line).map_err(|e| FitError::at(path, e.line, e.msg))?;
+        if offset != pass.utc_offset_s {
+            let what = "mixed time zones: its UTC offset differs from the first row's";
+            return Err(FitError::at(path, line, format!("arrival: {what} (line {first_line})")));
+        }
         if row.t < pass.last_t {
             return Err(FitError::at(
                 path,
