@@ -44,6 +44,7 @@ pub mod bench;
 pub mod dist;
 pub mod engine;
 pub mod experiment;
+pub mod fit;
 pub mod input;
 pub mod model;
 pub mod observe;

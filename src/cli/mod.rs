@@ -3,6 +3,7 @@
 mod bench;
 mod check;
 mod compare;
+mod fit;
 mod plan;
 mod report;
 mod run;
@@ -37,6 +38,8 @@ enum Cmd {
     Compare(compare::CompareArgs),
     /// Write the calls of a generated run as a trace CSV.
     Trace(trace::TraceArgs),
+    /// Fit a scenario (rates, classes, duration laws) from a call log.
+    Fit(fit::FitArgs),
     /// Grid over scenario parameters, in parallel, with headroom curves.
     Sweep(sweep::SweepArgs),
     /// Cheapest value of a parameter meeting an SLO, with its evidence.
@@ -152,6 +155,7 @@ pub fn main() -> Result<ExitCode> {
         Cmd::Run(args) => run::run(args),
         Cmd::Check(a) => check::check(a),
         Cmd::Trace(a) => trace::trace(a),
+        Cmd::Fit(a) => fit::fit(a),
         Cmd::Compare(a) => compare::compare(a),
         Cmd::Sweep(a) => sweep::sweep(a),
         Cmd::Plan(a) => plan::plan(a),

@@ -19,6 +19,7 @@ mod canary;
 pub mod fallback;
 pub mod outcome;
 pub mod primary;
+pub mod record;
 mod waiting;
 
 use rand::Rng;
@@ -35,6 +36,7 @@ use canary::Canary;
 use fallback::Fallback;
 pub use outcome::{CallFailure, Outcome, FAILURE_LOG_LIMIT};
 use primary::Primary;
+use record::{CallOutcome, CallRecord, Recorder};
 use waiting::WaitQueue;
 
 /// Saturation spells separated by less than this are merged.
@@ -113,6 +115,9 @@ struct Sim<'s> {
     failure_log: Option<Vec<CallFailure>>,
     failures_dropped: u64,
     peak_pending_events: usize,
+    /// Calls arrived so far (warm-up included): the next call's `seq`.
+    calls_seen: u64,
+    record: Option<Recorder<'s>>,
 }
 
 impl<'s> Sim<'s> {
@@ -144,7 +149,16 @@ impl<'s> Sim<'s> {
         }
     }
 
-    fn fail(&mut self, now: Tick, class: u16, reason: FailReason) {
+    /// Hands a record to the recorder, if the run records.
+    #[inline]
+    fn record(&mut self, seq: u64, arrival: Tick, class: u16, duration: Tick, outcome: CallOutcome, end: Option<Tick>) {
+        if let Some(r) = self.record.as_mut() {
+            r(CallRecord { seq, arrival, class, duration, outcome, end });
+        }
+    }
+
+    fn fail(&mut self, now: Tick, class: u16, duration: Tick, reason: FailReason) {
+        self.record(self.calls_seen - 1, now, class, duration, CallOutcome::Failed(reason), None);
         let Some(t) = self.reported(now) else { return };
         let eligible = self.eligible[class as usize];
         self.obs.failed(t, class, reason, eligible);
@@ -168,6 +182,7 @@ impl<'s> Sim<'s> {
         let a = self.next.expect("an arrival event has its arrival");
         self.schedule_next_arrival(q);
         self.arrivals_since_tick += 1;
+        self.calls_seen += 1;
         let Call { class, duration, .. } = self.calls.complete(a);
         let patience = self.sc.admission.patience.as_ref().map(|p| p.sample(&mut self.rng.patience));
         let rep = self.reported(now);
@@ -181,6 +196,8 @@ impl<'s> Sim<'s> {
                 }
             }
             q.push(now.saturating_add(duration), Ev::PrimaryEnd { worker: w });
+            let end = Some(now.saturating_add(duration));
+            self.record(self.calls_seen - 1, now, class, duration, CallOutcome::ServedPrimary, end);
             if let Some(t) = rep {
                 self.obs.served(t, class, Tick::ZERO, false);
                 let l = self.levels();
@@ -202,10 +219,9 @@ impl<'s> Sim<'s> {
                         if st.cold && rep.is_some() {
                             self.fallback_cold_starts += 1;
                         }
-                        q.push(
-                            now.saturating_add(st.delay).saturating_add(duration),
-                            Ev::FallbackEnd { provisioned: st.provisioned },
-                        );
+                        let end = now.saturating_add(st.delay).saturating_add(duration);
+                        q.push(end, Ev::FallbackEnd { provisioned: st.provisioned });
+                        self.record(self.calls_seen - 1, now, class, duration, CallOutcome::ServedFallback, Some(end));
                         if let Some(t) = rep {
                             self.obs.served(t, class, st.delay, true);
                             let l = self.levels();
@@ -214,16 +230,16 @@ impl<'s> Sim<'s> {
                         return;
                     }
                     Err(FailReason::FallbackThrottled) => throttled = true,
-                    Err(reason) => return self.fail(now, class, reason),
+                    Err(reason) => return self.fail(now, class, duration, reason),
                 }
             }
         }
         if let Some(p) = patience {
             if self.sc.admission.queue_limit.is_some_and(|lim| self.waiting.live >= lim) {
-                return self.fail(now, class, FailReason::QueueFull);
+                return self.fail(now, class, duration, FailReason::QueueFull);
             }
             let deadline = now.saturating_add(p);
-            self.waiting.push(now, duration, class, deadline);
+            self.waiting.push(now, duration, class, deadline, self.calls_seen - 1);
             if self.abandon_timer.is_none_or(|t| deadline < t) {
                 self.arm_abandon_timer(deadline, q);
             }
@@ -234,7 +250,7 @@ impl<'s> Sim<'s> {
             return;
         }
         let reason = if throttled { FailReason::FallbackThrottled } else { FailReason::WorkerNotAvailable };
-        self.fail(now, class, reason);
+        self.fail(now, class, duration, reason);
     }
 
     /// Schedules the abandonment timer at `at`, superseding any earlier one.
@@ -250,6 +266,9 @@ impl<'s> Sim<'s> {
             let Some(w) = self.waiting.pop() else { return };
             let worker = self.primary.try_admit().expect("a free slot");
             q.push(now.saturating_add(w.duration), Ev::PrimaryEnd { worker });
+            if let Some(r) = self.record.as_mut() {
+                r(CallRecord::waited(&w, CallOutcome::ServedPrimary, Some(now.saturating_add(w.duration))));
+            }
             if let Some(t) = self.reported(w.arrival) {
                 self.obs.served(t, w.class, Tick(now.0 - w.arrival.0), false);
             }
@@ -336,7 +355,11 @@ impl Handler for Sim<'_> {
                 if generation == self.abandon_generation {
                     self.abandon_timer = None;
                     let (warm, eligible, obs) = (self.warm, &self.eligible, &mut self.obs);
+                    let rec = &mut self.record;
                     self.waiting.expire(now, |w| {
+                        if let Some(r) = rec.as_mut() {
+                            r(CallRecord::waited(&w, CallOutcome::Abandoned, None));
+                        }
                         if let Some(t) = w.arrival.0.checked_sub(warm.0) {
                             obs.abandoned(Tick(t), w.class, Tick(now.0 - w.arrival.0), eligible[w.class as usize]);
                         }
@@ -370,10 +393,22 @@ impl Handler for Sim<'_> {
 /// scenario seed and `run`). `experiment::simulate` collects the outcome
 /// into a `RunResult`.
 pub fn run(sc: &Scenario, run: u64, opts: RunOptions) -> Outcome {
-    run_with(sc, &sc.arrivals.shifted(sc.warmup), run, opts)
+    run_with(sc, &sc.arrivals.shifted(sc.warmup), run, opts, None)
 }
 
-fn run_with(sc: &Scenario, arrivals: &ArrivalSpec, run: u64, opts: RunOptions) -> Outcome {
+/// [`run`], handing a [`CallRecord`] of every call that arrives (warm-up
+/// included) to `record`; calls still waiting at the end come last.
+pub fn run_recording(sc: &Scenario, run: u64, opts: RunOptions, record: Recorder<'_>) -> Outcome {
+    run_with(sc, &sc.arrivals.shifted(sc.warmup), run, opts, Some(record))
+}
+
+fn run_with<'s>(
+    sc: &'s Scenario,
+    arrivals: &'s ArrivalSpec,
+    run: u64,
+    opts: RunOptions,
+    record: Option<Recorder<'s>>,
+) -> Outcome {
     let seed = sc.seed;
     let warm = sc.warmup;
     let end = warm.saturating_add(sc.duration);
@@ -408,6 +443,8 @@ fn run_with(sc: &Scenario, arrivals: &ArrivalSpec, run: u64, opts: RunOptions) -
         failure_log: opts.failure_log.then(Vec::new),
         failures_dropped: 0,
         peak_pending_events: 0,
+        calls_seen: 0,
+        record,
     };
     let mut q = EventQueue::with_capacity(sc.initial_slots().min(1 << 20) as usize + 16);
     if sc.initial_calls > 0 {
@@ -431,6 +468,11 @@ fn run_with(sc: &Scenario, arrivals: &ArrivalSpec, run: u64, opts: RunOptions) -
     }
     sim.canary.schedule_first(warm, &mut q);
     run_until(&mut sim, &mut q, end);
+    if let Some(r) = sim.record.as_mut() {
+        for w in sim.waiting.iter_live() {
+            r(CallRecord::waited(w, CallOutcome::Waiting, None));
+        }
+    }
     let l = sim.levels();
     sim.obs.advance(sc.duration, &l);
     sim.into_outcome(q.allocated())

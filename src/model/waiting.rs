@@ -20,6 +20,8 @@ pub struct Waiter {
     pub deadline: Tick,
     pub class: u16,
     live: bool,
+    /// The call's index in arrival order (see [`super::record`]).
+    pub seq: u64,
 }
 
 #[derive(Debug, Default)]
@@ -33,9 +35,9 @@ pub struct WaitQueue {
 
 impl WaitQueue {
     /// Enqueues a call; returns its id.
-    pub fn push(&mut self, arrival: Tick, duration: Tick, class: u16, deadline: Tick) -> u64 {
+    pub fn push(&mut self, arrival: Tick, duration: Tick, class: u16, deadline: Tick, seq: u64) -> u64 {
         let id = self.head_id + self.q.len() as u64;
-        self.q.push_back(Waiter { arrival, duration, deadline, class, live: true });
+        self.q.push_back(Waiter { arrival, duration, deadline, class, live: true, seq });
         self.deadlines.push(Reverse((deadline, id)));
         self.live += 1;
         id
@@ -111,9 +113,9 @@ mod tests {
     #[test]
     fn fifo_service_and_deadline_order_abandonment() {
         let mut q = WaitQueue::default();
-        q.push(Tick(1), Tick(9), 0, Tick(100));
-        q.push(Tick(2), Tick(9), 1, Tick(50));
-        q.push(Tick(3), Tick(9), 2, Tick(70));
+        q.push(Tick(1), Tick(9), 0, Tick(100), 0);
+        q.push(Tick(2), Tick(9), 1, Tick(50), 0);
+        q.push(Tick(3), Tick(9), 2, Tick(70), 0);
         assert_eq!(q.next_deadline(), Some(Tick(50)));
         let mut gone = vec![];
         q.expire(Tick(60), |w| gone.push(w.class));
@@ -131,7 +133,7 @@ mod tests {
     fn memory_stays_bounded_by_waiting_calls() {
         let mut q = WaitQueue::default();
         for i in 0..100_000u64 {
-            q.push(Tick(i), Tick(1), 0, Tick(i + 1_000_000));
+            q.push(Tick(i), Tick(1), 0, Tick(i + 1_000_000), 0);
             q.pop();
         }
         assert_eq!(q.live, 0);

@@ -10,6 +10,7 @@
 //! - `properties`: property tests of the engine and fuzzing of the readers.
 //! - `sweep`: sweeps, shards, merge, the planner and the frontier.
 //! - `check`: `surgesim check` and its judge.
+//! - `fit`: `surgesim fit` closed loop from a known scenario, and bad logs.
 //! - `html_report`: `surgesim report`, `--report` and the Markdown summaries.
 //! - `incident`: the 07:00 incident replay and its counterfactuals.
 //! - `digests`: the bundled scenarios' outputs against pinned digests
@@ -34,6 +35,7 @@ mod common;
 mod check;
 mod cli;
 mod digests;
+mod fit;
 mod hostile;
 mod html_report;
 mod incident;

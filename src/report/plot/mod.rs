@@ -1,6 +1,7 @@
 //! Plots: the incident timeline (`timeline.svg` / `timeline.png`), headroom
 //! curves with confidence bands (`headroom.svg` / `headroom.png`) and the
-//! survivable-surge frontier (`frontier.svg` / `frontier.png`).
+//! survivable-surge frontier (`frontier.svg` / `frontier.png`), and the
+//! observed-against-fitted figure of `surgesim fit` (`fit.svg` / `fit.png`).
 //!
 //! This file holds what every figure shares: the curve types, the bundled
 //! font, colours, the header and axis labels, and the atomic save. Each
@@ -17,6 +18,7 @@
 //! Odd data never panics: NaN and infinite values are skipped, empty inputs
 //! give empty axes with a note, and degenerate ranges are padded.
 
+mod fit;
 mod frontier;
 mod headroom;
 mod legend;
@@ -33,6 +35,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::{register_font, FontStyle};
 
+pub use fit::fit_figure;
 pub use frontier::frontier;
 pub use headroom::headroom;
 pub use timeline::timeline;

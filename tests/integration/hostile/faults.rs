@@ -71,7 +71,7 @@ fn a_written_trace_replays_to_identical_results() {
     let out = surgesim(dir, &args);
     assert_exit(&args, &out, 0);
     let text = fs::read_to_string(dir.join("calls.csv")).unwrap();
-    assert!(text.starts_with("arrival,duration,class\n"));
+    assert!(text.starts_with("arrival,duration,class,outcome,end\n"));
     assert!(text.lines().nth(1).unwrap().starts_with('-'), "the trace starts in the warm-up");
 
     for (sc, out_dir) in [("generated.toml", "a"), ("replay.toml", "b")] {
