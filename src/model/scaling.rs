@@ -109,9 +109,13 @@ impl Sim<'_> {
                 self.view.warming.pop_front();
             }
             ready -= (self.view.warming.len() as u32).min(ready);
+            self.scaler.scale_in_blocked = !self.view.warming.is_empty();
         }
         let cpw = self.primary.calls_per_worker();
-        let seen = self.scaler.seen(now);
+        let Some(seen) = self.scaler.seen(now) else {
+            q.push(now.saturating_add(spec.interval), Ev::ScalerTick);
+            return;
+        };
         let demand = match spec.metric.kind {
             MetricKind::Concurrency => seen,
             MetricKind::Utilisation => seen * ready as f64 * cpw as f64,

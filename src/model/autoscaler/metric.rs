@@ -26,8 +26,10 @@ impl Pipeline {
         self.samples.push_back((t, value));
     }
 
-    /// The mean the scaler sees at `now`; 0 before any sample is visible.
-    pub fn seen(&mut self, now: Tick) -> f64 {
+    /// The mean the scaler sees at `now`; `None` before any sample is
+    /// visible (a scaler without data holds, as an HPA does on missing
+    /// metrics).
+    pub fn seen(&mut self, now: Tick) -> Option<f64> {
         let (w, lag) = (self.window, self.lag);
         while self.samples.front().is_some_and(|&(t, _)| t.saturating_add(lag).saturating_add(w) <= now) {
             self.samples.pop_front();
@@ -40,11 +42,7 @@ impl Pipeline {
             sum += v;
             n += 1;
         }
-        if n == 0 {
-            0.0
-        } else {
-            sum / n as f64
-        }
+        (n > 0).then(|| sum / n as f64)
     }
 }
 
@@ -60,8 +58,9 @@ mod tests {
             p.push(s(t), v);
         }
         // At 45 s the samples up to 25 s are visible, those after 25 − 30 s.
-        assert_eq!(p.seen(s(45)), 1.5);
+        assert_eq!(p.seen(s(45)), Some(1.5));
         // At 65 s: visible up to 45 s, window (15, 45].
-        assert_eq!(p.seen(s(65)), 3.5);
+        assert_eq!(p.seen(s(65)), Some(3.5));
+        assert_eq!(Pipeline::new(s(30), s(20)).seen(s(10)), None);
     }
 }

@@ -95,6 +95,8 @@ pub struct Scaler<'a> {
     pub max: u32,
     scheduled_min: u32,
     action_min: u32,
+    /// Set while instances warm up (EC2): no scale-in meanwhile.
+    pub scale_in_blocked: bool,
 }
 
 impl<'a> Scaler<'a> {
@@ -109,6 +111,7 @@ impl<'a> Scaler<'a> {
             max: spec.max,
             scheduled_min: spec.min,
             action_min: 0,
+            scale_in_blocked: false,
         }
     }
 
@@ -119,7 +122,7 @@ impl<'a> Scaler<'a> {
 
     /// The metric as the scaler sees it at `now`: the mean of the visible
     /// samples in the window (see [`metric`]).
-    pub fn seen(&mut self, now: Tick) -> f64 {
+    pub fn seen(&mut self, now: Tick) -> Option<f64> {
         self.pipeline.seen(now)
     }
 
@@ -160,7 +163,7 @@ impl<'a> Scaler<'a> {
             }
             cur + (desired - cur).min(self.spec.max_step_up.allowed(cur))
         } else if desired < cur {
-            if since(self.last_change) < self.spec.scale_down_cooldown.0 {
+            if self.scale_in_blocked || since(self.last_change) < self.spec.scale_down_cooldown.0 {
                 return None;
             }
             cur - (cur - desired).min(self.spec.max_step_down.allowed(cur))
