@@ -24,6 +24,9 @@ pub(super) struct View {
     arrivals_at_poll: u64,
     /// The last poll that found the trigger active (KEDA).
     last_active: Tick,
+    /// When the poll last activated the pool from zero: the HPA acts from
+    /// its next sync on, whichever event comes first at that instant.
+    activated_at: Option<Tick>,
     /// Ready times of workers still warming up, oldest first.
     warming: VecDeque<Tick>,
     /// Mean call duration (s): turns an arrival rate into slots.
@@ -97,6 +100,10 @@ impl Sim<'_> {
 
     pub(super) fn on_scaler_tick(&mut self, now: Tick, q: &mut EventQueue<Ev>) {
         let spec = self.scaler.spec;
+        if self.view.activated_at == Some(now) {
+            q.push(now.saturating_add(spec.interval), Ev::ScalerTick);
+            return;
+        }
         match spec.metric.scrape_interval {
             None => self.scrape(now),
             // A scrape due now is taken first, whichever event comes first.
@@ -146,6 +153,7 @@ impl Sim<'_> {
         if active {
             self.view.last_active = now;
             if cur == 0 {
+                self.view.activated_at = Some(now);
                 self.set_target(now, 1, "activation", q);
             }
         } else if cur > 0 && self.scaler.min == 0 && now.0 - self.view.last_active.0 >= spec.cooldown_period.0 {

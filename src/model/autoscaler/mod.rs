@@ -166,7 +166,7 @@ impl<'a> Scaler<'a> {
             if self.scale_in_blocked || since(self.last_change) < self.spec.scale_down_cooldown.0 {
                 return None;
             }
-            cur - (cur - desired).min(self.spec.max_step_down.allowed(cur))
+            cur - (cur - desired).min(self.spec.max_step_down.allowed_down(cur))
         } else {
             return None;
         };
