@@ -154,7 +154,8 @@ impl StepLimit {
     /// computes it, a percent policy keeps ceil(current × (1 − p/100)),
     /// i.e. removes floor(current × p/100) (possibly none).
     pub fn allowed_down(&self, current: u32) -> u32 {
-        let by_pct = self.percent.map(|p| (current as f64 - ((current as f64) * (1.0 - p / 100.0)).ceil()).max(0.0) as u32);
+        let by_pct =
+            self.percent.map(|p| (current as f64 - ((current as f64) * (1.0 - p / 100.0)).ceil()).max(0.0) as u32);
         match (self.workers, by_pct) {
             (None, None) => u32::MAX,
             (Some(w), None) => w,

@@ -108,29 +108,24 @@ fn seen(current: u32, utilisation: f64) -> Observation {
 }
 
 fn hpa_scenario(target: f64, extra: &str) -> Scenario {
-    load(&scenario(
-        10,
-        "1.0",
-        &format!("preset = \"k8s-hpa\"\ntarget = {target}\nmin = 1\nmax = 1000\n{extra}"),
-        "",
-    ))
+    load(&scenario(10, "1.0", &format!("preset = \"k8s-hpa\"\ntarget = {target}\nmin = 1\nmax = 1000\n{extra}"), ""))
 }
 
 #[test]
 fn hpa_replica_calculator_table() {
     // (current, utilisation, target, scale-down percent limit, stabilisation off)
     let cases: &[(u32, f64, f64, Option<f64>)] = &[
-        (10, 0.90, 0.5, None),      // ratio 1.8: up to 18
-        (10, 0.54, 0.5, None),      // ratio 1.08: inside the tolerance, hold
-        (10, 0.56, 0.5, None),      // ratio 1.12: outside, ceil(11.2) = 12
-        (10, 0.46, 0.5, None),      // ratio 0.92: inside, hold
-        (10, 0.44, 0.5, None),      // ratio 0.88: down to ceil(8.8) = 9
-        (3, 0.80, 0.5, None),       // ceil(4.8) = 5
-        (2, 1.00, 0.1, None),       // ratio 10: 20 wanted, the rate limit allows 6
-        (10, 1.00, 0.1, None),      // 100 wanted, 100 % allows 20
-        (10, 0.30, 0.5, None),      // down to 6 at once (100 % per period)
+        (10, 0.90, 0.5, None),       // ratio 1.8: up to 18
+        (10, 0.54, 0.5, None),       // ratio 1.08: inside the tolerance, hold
+        (10, 0.56, 0.5, None),       // ratio 1.12: outside, ceil(11.2) = 12
+        (10, 0.46, 0.5, None),       // ratio 0.92: inside, hold
+        (10, 0.44, 0.5, None),       // ratio 0.88: down to ceil(8.8) = 9
+        (3, 0.80, 0.5, None),        // ceil(4.8) = 5
+        (2, 1.00, 0.1, None),        // ratio 10: 20 wanted, the rate limit allows 6
+        (10, 1.00, 0.1, None),       // 100 wanted, 100 % allows 20
+        (10, 0.30, 0.5, None),       // down to 6 at once (100 % per period)
         (15, 0.10, 0.5, Some(10.0)), // 3 wanted; 10 % keeps ceil(13.5) = 14
-        (5, 0.10, 0.5, Some(10.0)), // 10 % of 5 keeps ceil(4.5) = 5: no change
+        (5, 0.10, 0.5, Some(10.0)),  // 10 % of 5 keeps ceil(4.5) = 5: no change
     ];
     for &(current, util, target, down_pct) in cases {
         let extra = match down_pct {

@@ -14,9 +14,9 @@ mod target;
 
 use std::collections::VecDeque;
 
-use metric::Pipeline;
 use crate::scenario::{AutoscalerSpec, PolicyKind};
 use crate::time::Tick;
+use metric::Pipeline;
 
 /// What the scaler sees at an evaluation.
 #[derive(Copy, Clone, Debug)]

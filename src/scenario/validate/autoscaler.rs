@@ -175,7 +175,8 @@ fn validate_autoscaler(cx: &Ctx, a: Option<&RawAutoscaler>, workers: i64) -> R<A
         return cx.err(f("cooldown_period"), "applies only with a polling_interval (the activation loop)");
     }
     if polling_interval.is_some() && min > 0 {
-        return cx.err(f("polling_interval"), format!("the activation loop scales to zero: it needs min = 0, not {min}"));
+        return cx
+            .err(f("polling_interval"), format!("the activation loop scales to zero: it needs min = 0, not {min}"));
     }
     Ok(AutoscalerSpec {
         metric,
