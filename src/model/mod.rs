@@ -20,6 +20,7 @@ pub mod fallback;
 pub mod outcome;
 pub mod primary;
 pub mod record;
+mod scaling;
 mod waiting;
 
 use rand::Rng;
@@ -30,7 +31,7 @@ use crate::observe::{FailReason, Levels, Observer};
 use crate::rng::{stream, Stream, StreamRng};
 use crate::scenario::Scenario;
 use crate::time::Tick;
-use autoscaler::{Observation, ScaleEvent, Scaler};
+use autoscaler::{ScaleEvent, Scaler};
 use calls::{Call, CallSource};
 use canary::Canary;
 use fallback::Fallback;
@@ -65,6 +66,10 @@ pub enum Ev {
         generation: u32,
     },
     ScalerTick,
+    /// A scrape of the scaler's metric (only with `scrape_interval`).
+    Scrape,
+    /// KEDA's activation poll (only with `polling_interval`).
+    Poll,
     ScheduledMin {
         idx: u32,
     },
@@ -104,7 +109,9 @@ struct Sim<'s> {
     abandon_timer: Option<Tick>,
     abandon_generation: u32,
     obs: Observer,
-    arrivals_since_tick: u64,
+    /// Calls arrived so far, turned away or not.
+    arrivals: u64,
+    view: scaling::View,
     canary: Canary<'s>,
     scale_log: Vec<ScaleEvent>,
     /// Start of the current spell in which arriving calls find the primary full.
@@ -181,7 +188,7 @@ impl<'s> Sim<'s> {
     fn on_arrival(&mut self, now: Tick, q: &mut EventQueue<Ev>) {
         let a = self.next.expect("an arrival event has its arrival");
         self.schedule_next_arrival(q);
-        self.arrivals_since_tick += 1;
+        self.arrivals += 1;
         self.calls_seen += 1;
         let Call { class, duration, .. } = self.calls.complete(a);
         let patience = self.sc.admission.patience.as_ref().map(|p| p.sample(&mut self.rng.patience));
@@ -304,24 +311,6 @@ impl<'s> Sim<'s> {
         }
     }
 
-    fn on_scaler_tick(&mut self, now: Tick, q: &mut EventQueue<Ev>) {
-        let demand = (self.primary.busy + self.waiting.live) as f64;
-        self.scaler.sample(now, demand);
-        let obs = Observation {
-            current: self.primary.target_count(),
-            ready: self.primary.ready,
-            calls_per_worker: self.primary.calls_per_worker(),
-            demand: self.scaler.demand(),
-            active: self.arrivals_since_tick > 0,
-            min: self.scaler.min,
-        };
-        self.arrivals_since_tick = 0;
-        if let Some(to) = self.scaler.evaluate(now, &obs) {
-            self.set_target(now, to, "policy", q);
-        }
-        q.push(now.saturating_add(self.scaler.spec.interval), Ev::ScalerTick);
-    }
-
     fn raise_to_min(&mut self, now: Tick, cause: &'static str, q: &mut EventQueue<Ev>) {
         let min = self.scaler.min;
         if self.primary.target_count() < min {
@@ -371,10 +360,13 @@ impl Handler for Sim<'_> {
             }
             Ev::WorkerReady { worker, generation } => {
                 if self.primary.make_ready(worker, generation) {
+                    self.on_worker_ready(now);
                     self.pull_waiting(now, q);
                 }
             }
             Ev::ScalerTick => self.on_scaler_tick(now, q),
+            Ev::Scrape => self.on_scrape(now, q),
+            Ev::Poll => self.on_poll(now, q),
             Ev::ScheduledMin { idx } => {
                 let (_, min) = self.sc.primary.autoscaler.schedule[idx as usize];
                 self.scaler.set_min(min, false);
@@ -433,7 +425,8 @@ fn run_with<'s>(
         abandon_timer: None,
         abandon_generation: 0,
         obs: Observer::new(sc.duration, sc.bin, sc.classes.len(), sc.window),
-        arrivals_since_tick: 0,
+        arrivals: 0,
+        view: scaling::View::new(sc),
         canary: Canary::new(sc, run),
         scale_log: Vec::new(),
         saturated_since: None,
@@ -460,9 +453,7 @@ fn run_with<'s>(
         }
     }
     sim.schedule_next_arrival(&mut q);
-    if !matches!(a.policy, crate::scenario::PolicyKind::None) {
-        q.push(a.interval, Ev::ScalerTick);
-    }
+    scaling::schedule_loops(sc, &mut q);
     for (idx, &(at, _)) in a.schedule.iter().enumerate() {
         q.push(warm.saturating_add(at), Ev::ScheduledMin { idx: idx as u32 });
     }

@@ -96,6 +96,36 @@ pub struct AutoscalerSpec {
     pub schedule: Vec<(Tick, u32)>,
     pub warm_pool: u32,
     pub warm_pool_delay: Tick,
+    /// What the scaler measures, how often, averaged and delayed how.
+    pub metric: MetricSpec,
+    /// KEDA's activation loop: every `polling_interval` the pool goes
+    /// 0 → 1 on an active trigger and N → 0 once `cooldown_period` has
+    /// passed since the last active one; the policy then keeps ≥ 1.
+    pub polling_interval: Option<Tick>,
+    pub cooldown_period: Tick,
+    /// EC2 instance warm-up: a worker's first `warmup` after it is ready
+    /// does not count in the metric's capacity.
+    pub warmup: Tick,
+}
+
+/// The scaler's metric: `kind`, scraped every `scrape_interval` (at each
+/// evaluation when `None`), seen `lag` after it is scraped.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct MetricSpec {
+    pub kind: MetricKind,
+    pub scrape_interval: Option<Tick>,
+    pub lag: Tick,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum MetricKind {
+    /// Calls in service + waiting (the default).
+    #[default]
+    Concurrency,
+    /// Busy slots over ready slots: at most 1, blind to calls turned away.
+    Utilisation,
+    /// Every arriving call per second, served or not.
+    ArrivalRate,
 }
 
 /// A limit on how much one decision may change the worker count.
@@ -112,6 +142,20 @@ impl StepLimit {
     /// two limits when both are set, as an HPA `selectPolicy: Max` does).
     pub fn allowed(&self, current: u32) -> u32 {
         let by_pct = self.percent.map(|p| ((current as f64) * p / 100.0).ceil().max(1.0) as u32);
+        match (self.workers, by_pct) {
+            (None, None) => u32::MAX,
+            (Some(w), None) => w,
+            (None, Some(p)) => p,
+            (Some(w), Some(p)) => w.max(p),
+        }
+    }
+
+    /// The largest scale-down allowed from `current` workers: as the HPA
+    /// computes it, a percent policy keeps ceil(current × (1 − p/100)),
+    /// i.e. removes floor(current × p/100) (possibly none).
+    pub fn allowed_down(&self, current: u32) -> u32 {
+        let by_pct =
+            self.percent.map(|p| (current as f64 - ((current as f64) * (1.0 - p / 100.0)).ceil()).max(0.0) as u32);
         match (self.workers, by_pct) {
             (None, None) => u32::MAX,
             (Some(w), None) => w,

@@ -4,8 +4,9 @@
 //! | preset | models | source of the numbers |
 //! | --- | --- | --- |
 //! | `k8s-hpa` | Kubernetes HorizontalPodAutoscaler v2 | Kubernetes docs, "Horizontal Pod Autoscaling": `--horizontal-pod-autoscaler-sync-period` 15 s, tolerance 0.1, default `behavior`: scale-down stabilisation 300 s with 100 % per 15 s, scale-up 0 s stabilisation with the larger of 100 % or 4 pods per 15 s |
-//! | `keda` | KEDA ScaledObject (drives an HPA) | KEDA docs, "Scaling Deployments": `pollingInterval` 30 s, `cooldownPeriod` 300 s, `minReplicaCount` 0 (scale to zero); HPA defaults above otherwise |
-//! | `asg` | EC2 Auto Scaling target tracking | AWS docs, "Target tracking scaling policies" and "Warm pools": 60 s metric period, default instance warm-up 300 s, scale-in cooldown 300 s; a warm pool instance is ready in about 30 s instead of a cold launch |
+//! | `k8s-hpa` metric | the HPA's CPU metric from metrics-server | `metric = "utilisation"` (a resource metric, capped at 100 % of a pod's slots like CPU); `scrape_interval` 15 s: metrics-server `--metric-resolution` as set in its upstream manifest (kubernetes/kubernetes PR #117121 "Set metrics-server's metric-resolution to 15s"; the flag's own default is 60 s); `metric_lag` 0 |
+//! | `keda` | KEDA ScaledObject (drives an HPA) | KEDA docs, "ScaledObject specification": `pollingInterval` 30 s (the activation loop, 0 ↔ 1), `cooldownPeriod` 300 s (only N → 0, counted from the last active trigger), `minReplicaCount` 0; 1 ↔ N is the HPA's, with the HPA defaults above at 15 s; the metric is the trigger's average value (`concurrency`), read by the HPA at each sync |
+//! | `asg` | EC2 Auto Scaling target tracking | AWS docs, "Create a target tracking scaling policy" (metrics at 1-minute intervals), "Set the default instance warmup" (a new instance's metrics count only after the warm-up after InService; warming instances count as capacity on scale-out and block scale-in; without a default warm-up the policy falls back to the 300 s default cooldown), and "Warm pools": `interval` and `scrape_interval` 60 s, `metric = "utilisation"` (average CPU), `warmup` 300 s, no scale-in cooldown; `metric_lag` 60 s is assumed (one metric period to publish); a warm pool instance is ready in about 30 s instead of a cold launch |
 //! | `lambda` (fallback) | AWS Lambda | AWS docs, "Lambda scaling behavior": each function scales by 1,000 concurrent executions every 10 s, account concurrency 1,000 by default; init (cold start) typically a few hundred ms (lognormal median 400 ms, p95 1.5 s assumed); idle environments are reclaimed after minutes (10 min assumed) |
 
 use super::raw::{RawAutoscaler, RawDist, RawDistTable, RawDur, RawFallback};
@@ -33,10 +34,17 @@ pub fn apply_autoscaler_preset(raw: &RawAutoscaler) -> Result<RawAutoscaler, Str
         }
     };
     match name {
-        "k8s-hpa" => hpa(&mut a),
+        "k8s-hpa" => {
+            a.metric.get_or_insert_with(|| "utilisation".into());
+            a.scrape_interval = a.scrape_interval.or(secs(15));
+            hpa(&mut a);
+        }
         "keda" => {
-            a.interval = a.interval.or(secs(30));
-            a.scale_down_cooldown = a.scale_down_cooldown.or(secs(300));
+            a.polling_interval = a.polling_interval.or(secs(30));
+            // `polling_interval = 0` keeps a single loop (no cooldown to zero).
+            if a.polling_interval.is_some_and(|p| p.0 > Tick::ZERO) {
+                a.cooldown_period = a.cooldown_period.or(secs(300));
+            }
             a.min = a.min.or(Some(0));
             hpa(&mut a);
         }
@@ -44,7 +52,10 @@ pub fn apply_autoscaler_preset(raw: &RawAutoscaler) -> Result<RawAutoscaler, Str
             a.policy.get_or_insert_with(|| "target-utilization".into());
             a.interval = a.interval.or(secs(60));
             a.provision_delay = a.provision_delay.or(Some(RawDist::Fixed(RawDur(Tick::from_secs(300)))));
-            a.scale_down_cooldown = a.scale_down_cooldown.or(secs(300));
+            a.metric.get_or_insert_with(|| "utilisation".into());
+            a.scrape_interval = a.scrape_interval.or(secs(60));
+            a.metric_lag = a.metric_lag.or(secs(60));
+            a.warmup = a.warmup.or(secs(300));
             a.warm_pool_delay = a.warm_pool_delay.or(secs(30));
         }
         other => return Err(format!("{other:?}: expected k8s-hpa, keda or asg")),

@@ -312,6 +312,13 @@ pub struct RawAutoscaler {
     /// `warm_pool_delay` instead of `provision_delay`.
     pub warm_pool: Option<i64>,
     pub warm_pool_delay: Option<RawDur>,
+    // What the scaler sees, KEDA's activation loop and EC2 warm-up.
+    pub metric: Option<String>,
+    pub scrape_interval: Option<RawDur>,
+    pub metric_lag: Option<RawDur>,
+    pub polling_interval: Option<RawDur>,
+    pub cooldown_period: Option<RawDur>,
+    pub warmup: Option<RawDur>,
 }
 
 #[derive(Clone, Debug, Deserialize)]

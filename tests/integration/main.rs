@@ -26,6 +26,7 @@
 //!   locks, devices, FIFOs, links, modes.
 //! - `shell`: completions and the man page.
 //! - `k8s_manifest`: the Kubernetes Indexed Job manifest in docs/.
+//! - `scaler`: the scaler against the HPA, KEDA and the metric pipeline.
 //!
 //! `common` holds the helpers they share; fixtures stay in `tests/fixtures/`.
 //! Run one topic with e.g. `cargo test --test integration theory::`.
@@ -46,6 +47,7 @@ mod mechanics;
 mod names;
 mod outputs;
 mod properties;
+mod scaler;
 mod shell;
 mod sweep;
 mod sweep_hardening;

@@ -7,6 +7,7 @@
 //! A policy is one file: a function from an [`Observation`] to a
 //! [`Recommendation`].
 
+pub mod metric;
 mod scheduled;
 mod step;
 mod target;
@@ -15,6 +16,7 @@ use std::collections::VecDeque;
 
 use crate::scenario::{AutoscalerSpec, PolicyKind};
 use crate::time::Tick;
+use metric::Pipeline;
 
 /// What the scaler sees at an evaluation.
 #[derive(Copy, Clone, Debug)]
@@ -71,7 +73,8 @@ pub struct ScaleEvent {
     pub at: Tick,
     pub from: u32,
     pub to: u32,
-    /// What asked for it: `policy`, `schedule` or `on_detect`.
+    /// What asked for it: `policy`, `schedule`, `on_detect`, or KEDA's
+    /// `activation` (0 → 1) and `cooldown` (N → 0).
     pub cause: &'static str,
     /// For a scale-up: when the first and the last new worker will be
     /// ready (unless a later scale-down cancels them).
@@ -82,7 +85,7 @@ pub struct ScaleEvent {
 #[derive(Debug)]
 pub struct Scaler<'a> {
     pub spec: &'a AutoscalerSpec,
-    samples: VecDeque<(Tick, f64)>,
+    pipeline: Pipeline,
     recs: VecDeque<(Tick, u32)>,
     last_up: Option<Tick>,
     last_change: Option<Tick>,
@@ -92,13 +95,15 @@ pub struct Scaler<'a> {
     pub max: u32,
     scheduled_min: u32,
     action_min: u32,
+    /// Set while instances warm up (EC2): no scale-in meanwhile.
+    pub scale_in_blocked: bool,
 }
 
 impl<'a> Scaler<'a> {
     pub fn new(spec: &'a AutoscalerSpec) -> Scaler<'a> {
         Scaler {
             spec,
-            samples: VecDeque::new(),
+            pipeline: Pipeline::new(spec.window, spec.metric.lag),
             recs: VecDeque::new(),
             last_up: None,
             last_change: None,
@@ -106,34 +111,44 @@ impl<'a> Scaler<'a> {
             max: spec.max,
             scheduled_min: spec.min,
             action_min: 0,
+            scale_in_blocked: false,
         }
     }
 
-    /// Records a metric sample taken at `now`.
-    pub fn sample(&mut self, now: Tick, demand: f64) {
-        self.samples.push_back((now, demand));
-        let w = self.spec.window;
-        while self.samples.front().is_some_and(|&(t, _)| t.saturating_add(w) <= now) {
-            self.samples.pop_front();
-        }
+    /// Records a metric sample taken at `t`.
+    pub fn sample(&mut self, t: Tick, value: f64) {
+        self.pipeline.push(t, value);
     }
 
-    /// Mean of the samples in the window.
-    pub fn demand(&self) -> f64 {
-        if self.samples.is_empty() {
-            return 0.0;
+    /// The metric as the scaler sees it at `now`: the mean of the visible
+    /// samples in the window (see [`metric`]).
+    pub fn seen(&mut self, now: Tick) -> Option<f64> {
+        self.pipeline.seen(now)
+    }
+
+    /// The lowest count the policy may choose: with KEDA's activation loop
+    /// the HPA keeps at least one worker and the loop owns 0 ↔ 1.
+    fn floor(&self) -> u32 {
+        if self.spec.polling_interval.is_some() {
+            self.min.max(1)
+        } else {
+            self.min
         }
-        self.samples.iter().map(|s| s.1).sum::<f64>() / self.samples.len() as f64
     }
 
     /// The new worker target at `now`, or `None` to keep `obs.current`.
     pub fn evaluate(&mut self, now: Tick, obs: &Observation) -> Option<u32> {
         let cur = obs.current;
+        if cur == 0 && self.spec.polling_interval.is_some() {
+            // The HPA is inactive at zero replicas; activation is KEDA's.
+            return None;
+        }
+        let lo = self.floor();
         let wish = match recommend(&self.spec.policy, obs) {
             Recommendation::Hold => cur,
             Recommendation::Workers(n) => n,
         };
-        let wish = wish.clamp(self.min, self.max);
+        let wish = wish.clamp(lo, self.max);
         // Scale-down stabilisation: act on the highest wish in the window.
         let stab = self.spec.scale_down_stabilization;
         self.recs.push_back((now, wish));
@@ -148,14 +163,14 @@ impl<'a> Scaler<'a> {
             }
             cur + (desired - cur).min(self.spec.max_step_up.allowed(cur))
         } else if desired < cur {
-            if since(self.last_change) < self.spec.scale_down_cooldown.0 {
+            if self.scale_in_blocked || since(self.last_change) < self.spec.scale_down_cooldown.0 {
                 return None;
             }
-            cur - (cur - desired).min(self.spec.max_step_down.allowed(cur))
+            cur - (cur - desired).min(self.spec.max_step_down.allowed_down(cur))
         } else {
             return None;
         };
-        let to = to.clamp(self.min, self.max);
+        let to = to.clamp(lo, self.max);
         if to == cur {
             return None;
         }
@@ -203,6 +218,10 @@ mod tests {
             schedule: vec![],
             warm_pool: 0,
             warm_pool_delay: Tick::ZERO,
+            metric: Default::default(),
+            polling_interval: None,
+            cooldown_period: Tick::ZERO,
+            warmup: Tick::ZERO,
         }
     }
 

@@ -5,7 +5,7 @@ use super::ctx::{Ctx, R};
 use super::dist::validate_dist;
 use crate::dist::Dist;
 use crate::scenario::raw::{RawAutoscaler, RawPrimary};
-use crate::scenario::{AutoscalerSpec, PolicyKind, PrimarySpec, StepLimit};
+use crate::scenario::{AutoscalerSpec, MetricKind, MetricSpec, PolicyKind, PrimarySpec, StepLimit};
 use crate::time::Tick;
 
 pub(super) fn validate_primary(cx: &Ctx, p: &RawPrimary) -> R<PrimarySpec> {
@@ -157,7 +157,32 @@ fn validate_autoscaler(cx: &Ctx, a: Option<&RawAutoscaler>, workers: i64) -> R<A
             percent: p.map(|p| cx.finite(&f(kp), p, 0.01, 10_000.0)).transpose()?,
         })
     };
+    let metric = MetricSpec {
+        kind: match a.metric.as_deref() {
+            None | Some("concurrency") => MetricKind::Concurrency,
+            Some("utilisation") => MetricKind::Utilisation,
+            Some("arrival_rate") => MetricKind::ArrivalRate,
+            Some(other) => {
+                return cx.err(f("metric"), format!("{other:?}: expected utilisation, concurrency or arrival_rate"))
+            }
+        },
+        scrape_interval: a.scrape_interval.map(|d| cx.positive_dur(&f("scrape_interval"), d)).transpose()?,
+        lag: a.metric_lag.map_or(Tick::ZERO, |d| d.0),
+    };
+    // `polling_interval = 0` turns the activation loop off.
+    let polling_interval = a.polling_interval.map(|d| d.0).filter(|d| *d > Tick::ZERO);
+    if a.cooldown_period.is_some() && polling_interval.is_none() {
+        return cx.err(f("cooldown_period"), "applies only with a polling_interval (the activation loop)");
+    }
+    if polling_interval.is_some() && min > 0 {
+        return cx
+            .err(f("polling_interval"), format!("the activation loop scales to zero: it needs min = 0, not {min}"));
+    }
     Ok(AutoscalerSpec {
+        metric,
+        polling_interval,
+        cooldown_period: a.cooldown_period.map_or(Tick::ZERO, |d| d.0),
+        warmup: a.warmup.map_or(Tick::ZERO, |d| d.0),
         policy,
         interval,
         window: a.window.map_or(interval, |w| w.0.max(Tick(1))),
