@@ -323,6 +323,8 @@ impl<'s> Sim<'s> {
     /// many of the rest as the ready nodes have room for, oldest first;
     /// each becomes ready after its own start delay. Returns the first and
     /// last ready time of those placed.
+    #[cold]
+    #[inline(never)]
     fn place_pending(&mut self, now: Tick, q: &mut EventQueue<Ev>) -> Option<(Tick, Tick)> {
         let nodes = self.nodes.as_mut()?;
         let primary = &self.primary;
@@ -342,6 +344,18 @@ impl<'s> Sim<'s> {
 
     /// A scan of the node autoscaler: launches nodes for pending workers,
     /// removes unneeded ones, and schedules the next scan.
+    /// A launched node is ready: pending workers may be placed on it.
+    #[cold]
+    #[inline(never)]
+    fn on_node_ready(&mut self, now: Tick, q: &mut EventQueue<Ev>) {
+        if let Some(nodes) = self.nodes.as_mut() {
+            nodes.node_ready(now);
+            self.place_pending(now, q);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
     fn on_node_scan(&mut self, now: Tick, q: &mut EventQueue<Ev>) {
         self.place_pending(now, q);
         let Some(nodes) = self.nodes.as_mut() else { return };
@@ -415,12 +429,7 @@ impl Handler for Sim<'_> {
             }
             Ev::Canary => self.on_canary(now, q),
             Ev::Action { idx } => self.on_action(now, idx, q),
-            Ev::NodeReady => {
-                if let Some(nodes) = self.nodes.as_mut() {
-                    nodes.node_ready(now);
-                    self.place_pending(now, q);
-                }
-            }
+            Ev::NodeReady => self.on_node_ready(now, q),
             Ev::NodeScan => self.on_node_scan(now, q),
         }
         if q.len() > self.peak_pending_events {

@@ -215,7 +215,10 @@ fn bad_node_input_exits_2_naming_the_field() {
         (nodes("workers_per_node = 2"), "primary.nodes.provision_delay"),
         (nodes(&format!("{good}\nmin = 6")), "primary.nodes.min"),
         (nodes(&format!("{good}\ninitial = 6")), "primary.nodes.initial"),
-        (nodes("workers_per_node = 2\nprovision_delay = \"1m\"\nmin = 2\nmax = 5\ninitial = 1"), "primary.nodes.initial"),
+        (
+            nodes("workers_per_node = 2\nprovision_delay = \"1m\"\nmin = 2\nmax = 5\ninitial = 1"),
+            "primary.nodes.initial",
+        ),
         (nodes(&format!("{good}\nmin = -1")), "primary.nodes.min"),
         (nodes(&format!("{good}\nscan_interval = \"0s\"")), "primary.nodes.scan_interval"),
         // The parse error quotes the line clipped to 26 characters before the value.
@@ -228,7 +231,8 @@ fn bad_node_input_exits_2_naming_the_field() {
         let sc = write(tmp.path(), &format!("bad{i}.toml"), &step_scenario("20s", extra));
         for cmd in ["validate", "run"] {
             let out_dir = tmp.path().join(format!("out{i}")).display().to_string();
-            let args: Vec<&str> = if cmd == "run" { vec!["run", &sc, "--out", &out_dir] } else { vec!["validate", &sc] };
+            let args: Vec<&str> =
+                if cmd == "run" { vec!["run", &sc, "--out", &out_dir] } else { vec!["validate", &sc] };
             let out = surgesim(tmp.path(), &args);
             assert_exit(&args, &out, 2);
             assert!(stderr(&out).contains(field), "case {i} ({cmd}): stderr does not name {field}:\n{}", stderr(&out));

@@ -42,7 +42,9 @@ pub(super) fn validate_nodes(cx: &Ctx, raw: &RawPrimary, p: &PrimarySpec) -> R<O
     let max = match n.max {
         Some(m) => cx.count(&f("max"), m, 1)?,
         // Room for the autoscaler's max workers (and the initial nodes, if given).
-        None => nodes_for(p.autoscaler.max.max(p.workers)).max(1).max(n.initial.unwrap_or(0).clamp(0, u32::MAX as i64) as u32),
+        None => nodes_for(p.autoscaler.max.max(p.workers))
+            .max(1)
+            .max(n.initial.unwrap_or(0).clamp(0, u32::MAX as i64) as u32),
     };
     if min > max {
         return cx.err(f("min"), format!("min ({min}) exceeds max ({max})"));
