@@ -97,6 +97,7 @@ fn collect(sc: &Scenario, run: u64, f: Outcome) -> RunResult {
         peak_pending_events: f.peak_pending_events,
         queue_slots: f.queue_slots,
         worker_records: f.worker_records,
+        node_seconds: f.node_seconds,
         arrival_error: f.arrival_error,
         cost: sc.cost.clone(),
     }

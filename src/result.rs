@@ -60,6 +60,8 @@ pub struct RunResult {
     /// of pending events, never in the total of calls.
     pub queue_slots: usize,
     pub worker_records: usize,
+    /// Billed node-seconds with `[primary.nodes]`; `None` without a node layer.
+    pub node_seconds: Option<f64>,
     /// A trace read error that ended the arrivals early (the run is invalid).
     pub arrival_error: Option<String>,
     /// Prices, copied from the scenario.
@@ -121,7 +123,13 @@ impl RunResult {
         let cost_fallback = invocations * c.fallback_per_invocation + fb_s * c.fallback_per_second;
         put("cost_primary", cost_primary);
         put("cost_fallback", cost_fallback);
-        put("cost_total", cost_primary + cost_fallback);
+        // Node metrics only with a node layer, so outputs without one keep their bytes.
+        let cost_nodes = self.node_seconds.map_or(0.0, |s| s / 3600.0 * c.node_hour);
+        if let Some(node_s) = self.node_seconds {
+            put("node_seconds", node_s);
+            put("cost_nodes", cost_nodes);
+        }
+        put("cost_total", cost_primary + cost_fallback + cost_nodes);
         put("detected", self.detection_s.is_some() as u8 as f64);
         m.push(("detection_time_s".into(), self.detection_s));
         let latency = match (self.detection_s, self.broken_since_s) {
@@ -186,6 +194,7 @@ pub fn metric_names(sc: &Scenario) -> Vec<String> {
         peak_pending_events: 0,
         queue_slots: 0,
         worker_records: 0,
+        node_seconds: sc.primary.nodes.as_ref().map(|_| 0.0),
         arrival_error: None,
         cost: sc.cost.clone(),
     };

@@ -27,6 +27,8 @@ pub enum Stream {
     Provisioning,
     Canary,
     Initial,
+    /// Node provisioning delays of `[primary.nodes]`.
+    Nodes,
 }
 
 impl Stream {
@@ -43,6 +45,7 @@ impl Stream {
             Stream::Provisioning => "provisioning",
             Stream::Canary => "canary",
             Stream::Initial => "initial",
+            Stream::Nodes => "nodes",
         }
     }
 }

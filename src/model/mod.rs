@@ -17,6 +17,7 @@ pub mod autoscaler;
 pub mod calls;
 mod canary;
 pub mod fallback;
+pub mod nodes;
 pub mod outcome;
 pub mod primary;
 pub mod record;
@@ -35,6 +36,7 @@ use autoscaler::{ScaleEvent, Scaler};
 use calls::{Call, CallSource};
 use canary::Canary;
 use fallback::Fallback;
+use nodes::{Nodes, Pending};
 pub use outcome::{CallFailure, Outcome, FAILURE_LOG_LIMIT};
 use primary::Primary;
 use record::{CallOutcome, CallRecord, Recorder};
@@ -77,6 +79,10 @@ pub enum Ev {
     Action {
         idx: u32,
     },
+    /// A launched node of `[primary.nodes]` is ready.
+    NodeReady,
+    /// A scan of the node autoscaler.
+    NodeScan,
 }
 
 /// Options of one run that are not part of the scenario.
@@ -91,6 +97,7 @@ struct Rngs {
     faults: StreamRng,
     fallback: StreamRng,
     provisioning: StreamRng,
+    nodes: StreamRng,
 }
 
 struct Sim<'s> {
@@ -104,6 +111,8 @@ struct Sim<'s> {
     primary: Primary,
     scaler: Scaler<'s>,
     fallback: Option<Fallback<'s>>,
+    /// The node layer, if configured.
+    nodes: Option<Nodes<'s>>,
     waiting: WaitQueue,
     /// When the abandonment timer is set for, if it is.
     abandon_timer: Option<Tick>,
@@ -298,6 +307,10 @@ impl<'s> Sim<'s> {
                 } else {
                     self.sc.primary.autoscaler.provision_delay.sample(&mut self.rng.provisioning)
                 };
+                if let Some(nodes) = self.nodes.as_mut() {
+                    nodes.pending.push_back(Pending { worker, generation, delay });
+                    continue;
+                }
                 let at = now.saturating_add(delay);
                 ready = Some(ready.map_or((at, at), |(a, b)| (a.min(at), b.max(at))));
                 q.push(at, Ev::WorkerReady { worker, generation });
@@ -306,9 +319,61 @@ impl<'s> Sim<'s> {
             let (_, drained) = self.primary.scale_down(cur - to);
             self.warm_pool_left = (self.warm_pool_left + drained).min(self.sc.primary.autoscaler.warm_pool);
         }
+        if self.nodes.is_some() {
+            ready = self.place_pending(now, q);
+        }
         if self.scale_log.len() < SCALE_LOG_LIMIT {
             self.scale_log.push(ScaleEvent { at: now, from: cur, to, cause, ready });
         }
+    }
+
+    /// Drops cancelled launches from the pending workers and places as
+    /// many of the rest as the ready nodes have room for, oldest first;
+    /// each becomes ready after its own start delay. Returns the first and
+    /// last ready time of those placed.
+    #[cold]
+    #[inline(never)]
+    fn place_pending(&mut self, now: Tick, q: &mut EventQueue<Ev>) -> Option<(Tick, Tick)> {
+        let nodes = self.nodes.as_mut()?;
+        let primary = &self.primary;
+        nodes.pending.retain(|p| primary.is_provisioning(p.worker, p.generation));
+        let on_nodes = primary.billed() - nodes.pending.len() as u32;
+        let mut room = nodes.room(on_nodes);
+        let mut ready: Option<(Tick, Tick)> = None;
+        while room > 0 {
+            let Some(p) = nodes.pending.pop_front() else { break };
+            let at = now.saturating_add(p.delay);
+            ready = Some(ready.map_or((at, at), |(a, b)| (a.min(at), b.max(at))));
+            q.push(at, Ev::WorkerReady { worker: p.worker, generation: p.generation });
+            room -= 1;
+        }
+        ready
+    }
+
+    /// A scan of the node autoscaler: launches nodes for pending workers,
+    /// removes unneeded ones, and schedules the next scan.
+    /// A launched node is ready: pending workers may be placed on it.
+    #[cold]
+    #[inline(never)]
+    fn on_node_ready(&mut self, now: Tick, q: &mut EventQueue<Ev>) {
+        if let Some(nodes) = self.nodes.as_mut() {
+            nodes.node_ready(now);
+            self.place_pending(now, q);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn on_node_scan(&mut self, now: Tick, q: &mut EventQueue<Ev>) {
+        self.place_pending(now, q);
+        let Some(nodes) = self.nodes.as_mut() else { return };
+        let on_nodes = self.primary.billed() - nodes.pending.len() as u32;
+        let d = nodes.scan(now, on_nodes);
+        for _ in 0..d.launch {
+            let delay = nodes.spec.provision_delay.sample(&mut self.rng.nodes);
+            q.push(now.saturating_add(delay), Ev::NodeReady);
+        }
+        q.push(now.saturating_add(nodes.spec.scan_interval), Ev::NodeScan);
     }
 
     fn raise_to_min(&mut self, now: Tick, cause: &'static str, q: &mut EventQueue<Ev>) {
@@ -331,8 +396,13 @@ impl Handler for Sim<'_> {
         match ev {
             Ev::Arrival => self.on_arrival(now, q),
             Ev::PrimaryEnd { worker } => {
-                if self.primary.release(worker) && self.waiting.live > 0 {
-                    self.pull_waiting(now, q);
+                if self.primary.release(worker) {
+                    if self.waiting.live > 0 {
+                        self.pull_waiting(now, q);
+                    }
+                } else if self.nodes.is_some() {
+                    // A draining worker may have left its node's place free.
+                    self.place_pending(now, q);
                 }
             }
             Ev::FallbackEnd { provisioned } => {
@@ -374,6 +444,8 @@ impl Handler for Sim<'_> {
             }
             Ev::Canary => self.on_canary(now, q),
             Ev::Action { idx } => self.on_action(now, idx, q),
+            Ev::NodeReady => self.on_node_ready(now, q),
+            Ev::NodeScan => self.on_node_scan(now, q),
         }
         if q.len() > self.peak_pending_events {
             self.peak_pending_events = q.len();
@@ -416,11 +488,13 @@ fn run_with<'s>(
             faults: stream(seed, run, Stream::Faults),
             fallback: stream(seed, run, Stream::Fallback),
             provisioning: stream(seed, run, Stream::Provisioning),
+            nodes: stream(seed, run, Stream::Nodes),
         },
         eligible: sc.classes.iter().map(|c| c.fallback_eligible).collect(),
         primary: Primary::new(sc.primary.workers, sc.primary.calls_per_worker),
         scaler: Scaler::new(a),
         fallback: sc.fallback.as_ref().map(|f| Fallback::new(f, warm)),
+        nodes: sc.primary.nodes.as_ref().map(|n| Nodes::new(n, warm)),
         waiting: WaitQueue::default(),
         abandon_timer: None,
         abandon_generation: 0,
@@ -458,6 +532,9 @@ fn run_with<'s>(
         q.push(warm.saturating_add(at), Ev::ScheduledMin { idx: idx as u32 });
     }
     sim.canary.schedule_first(warm, &mut q);
+    if let Some(n) = &sc.primary.nodes {
+        q.push(n.scan_interval, Ev::NodeScan);
+    }
     run_until(&mut sim, &mut q, end);
     if let Some(r) = sim.record.as_mut() {
         for w in sim.waiting.iter_live() {
@@ -466,6 +543,9 @@ fn run_with<'s>(
     }
     let l = sim.levels();
     sim.obs.advance(sc.duration, &l);
+    if let Some(n) = sim.nodes.as_mut() {
+        n.account(end);
+    }
     sim.into_outcome(q.allocated())
 }
 
@@ -498,6 +578,7 @@ impl Sim<'_> {
             peak_pending_events: self.peak_pending_events,
             queue_slots,
             worker_records: self.primary.records(),
+            node_seconds: self.nodes.as_ref().map(Nodes::node_seconds),
             arrival_error: self.calls.error().map(|e| e.to_string()),
             obs: self.obs,
         }

@@ -43,6 +43,8 @@ pub struct Outcome {
     /// Event slots the queue holds allocated at the end of the run.
     pub queue_slots: usize,
     pub worker_records: usize,
+    /// Billed node-seconds of the reported span, with `[primary.nodes]`.
+    pub node_seconds: Option<f64>,
     /// A trace read error that ended the arrivals early (the run is invalid).
     pub arrival_error: Option<String>,
 }

@@ -221,6 +221,13 @@ impl Primary {
         (cancelled, drained)
     }
 
+    /// Whether launch `(id, generation)` is still provisioning (not
+    /// cancelled, not yet ready).
+    pub fn is_provisioning(&self, id: u32, generation: u32) -> bool {
+        let i = id as usize;
+        self.state[i] == WState::Provisioning && self.generation[i] == generation
+    }
+
     /// Largest number of worker records held (for memory accounting).
     pub fn records(&self) -> usize {
         self.state.len()

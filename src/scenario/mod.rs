@@ -63,6 +63,25 @@ pub struct PrimarySpec {
     pub workers: u32,
     pub calls_per_worker: u32,
     pub autoscaler: AutoscalerSpec,
+    /// The node layer under the workers; `None`: workers need no node.
+    pub nodes: Option<NodesSpec>,
+}
+
+/// `[primary.nodes]`: nodes with room for `workers_per_node` workers each,
+/// and a Cluster-Autoscaler-like node autoscaler.
+#[derive(Clone, Debug)]
+pub struct NodesSpec {
+    pub workers_per_node: u32,
+    /// Time from a node's launch until workers can be placed on it.
+    pub provision_delay: Dist,
+    /// Nodes ready at t = −warmup.
+    pub initial: u32,
+    pub min: u32,
+    pub max: u32,
+    /// How often the node autoscaler looks for pending workers and unneeded nodes.
+    pub scan_interval: Tick,
+    /// How long a node must have been unneeded before it is removed.
+    pub scale_down_unneeded_time: Tick,
 }
 
 /// How the autoscaler decides.
@@ -280,6 +299,7 @@ pub struct CostSpec {
     pub primary_worker_hour: f64,
     pub fallback_per_invocation: f64,
     pub fallback_per_second: f64,
+    pub node_hour: f64,
 }
 
 /// The image and runtime architectures when both are given and name

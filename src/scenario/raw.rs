@@ -276,6 +276,23 @@ pub struct RawPrimary {
     pub calls_per_worker: i64,
     #[serde(default)]
     pub autoscaler: Option<RawAutoscaler>,
+    /// The node layer under the workers, if modelled.
+    #[serde(default)]
+    pub nodes: Option<RawNodes>,
+}
+
+/// `[primary.nodes]`: the machines the workers (pods) run on, and a node
+/// autoscaler in the manner of the Kubernetes Cluster Autoscaler.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNodes {
+    pub workers_per_node: Option<i64>,
+    pub provision_delay: Option<RawDist>,
+    pub initial: Option<i64>,
+    pub min: Option<i64>,
+    pub max: Option<i64>,
+    pub scan_interval: Option<RawDur>,
+    pub scale_down_unneeded_time: Option<RawDur>,
 }
 
 fn one() -> i64 {
@@ -456,4 +473,6 @@ pub struct RawCost {
     pub primary_worker_hour: Option<f64>,
     pub fallback_per_invocation: Option<f64>,
     pub fallback_per_second: Option<f64>,
+    /// Price of one node for an hour (with `[primary.nodes]`).
+    pub node_hour: Option<f64>,
 }

@@ -20,6 +20,8 @@
 //! - `names`: one name per quantity across summary.json, timeseries.csv,
 //!   sweep.csv and `[slo]`.
 //! - `labels`: failure labels when both pools are full.
+//! - `layers`: time to capacity in layers: the node layer, pod start
+//!   delays of the presets, node cost, bad node input.
 //! - `sweep_hardening`: check's folder walk, baselines, grid limits, merge
 //!   integrity, the planner's range end.
 //! - `outputs`: every file and folder surgesim writes: exchange, recovery,
@@ -43,6 +45,7 @@ mod incident;
 mod inputs;
 mod k8s_manifest;
 mod labels;
+mod layers;
 mod mechanics;
 mod names;
 mod outputs;

@@ -37,7 +37,7 @@ pub(super) fn validate_primary(cx: &Ctx, p: &RawPrimary) -> R<PrimarySpec> {
             ),
         );
     }
-    Ok(PrimarySpec { workers, calls_per_worker, autoscaler })
+    Ok(PrimarySpec { workers, calls_per_worker, autoscaler, nodes: None })
 }
 
 fn validate_autoscaler(cx: &Ctx, a: Option<&RawAutoscaler>, workers: i64) -> R<AutoscalerSpec> {

@@ -13,6 +13,7 @@ mod columns;
 mod ctx;
 mod dist;
 mod fallback;
+mod nodes;
 mod trace;
 
 use std::path::Path;
@@ -73,7 +74,9 @@ pub(crate) fn validate(raw: RawScenario, path: &str, base: &Path) -> R<Scenario>
     let classes = classes::validate_classes(&cx, &raw.classes)?;
     let names: Vec<String> = classes.iter().map(|c| c.name.clone()).collect();
     let arrivals = arrivals::validate_arrivals(&cx, &raw.arrivals, duration, warmup, &names, &mut warnings)?;
-    let primary = autoscaler::validate_primary(&cx, &raw.primary)?;
+    let mut primary = autoscaler::validate_primary(&cx, &raw.primary)?;
+    primary.nodes = nodes::validate_nodes(&cx, &raw.primary, &primary)?;
+    nodes::warn_without_start_delay(&primary, &mut warnings);
     let fallback = match &raw.fallback {
         Some(f) => Some(fallback::validate_fallback(&cx, f, &mut warnings)?),
         None => None,
@@ -84,6 +87,9 @@ pub(crate) fn validate(raw: RawScenario, path: &str, base: &Path) -> R<Scenario>
     }
     let admission = validate_admission(&cx, raw.admission.as_ref())?;
     let cost = validate_cost(&cx, raw.cost.as_ref())?;
+    if cost.node_hour > 0.0 && primary.nodes.is_none() {
+        return cx.err("cost.node_hour", "prices nodes, but there is no [primary.nodes] layer to bill");
+    }
     let slo = raw.slo.unwrap_or_default().into_iter().collect();
     let initial_calls = match raw.initial.as_ref().and_then(|i| i.calls_in_flight) {
         None => 0,
@@ -173,5 +179,6 @@ fn validate_cost(cx: &Ctx, c: Option<&RawCost>) -> R<CostSpec> {
         primary_worker_hour: v(c.primary_worker_hour, "primary_worker_hour")?,
         fallback_per_invocation: v(c.fallback_per_invocation, "fallback_per_invocation")?,
         fallback_per_second: v(c.fallback_per_second, "fallback_per_second")?,
+        node_hour: v(c.node_hour, "node_hour")?,
     })
 }
