@@ -169,7 +169,13 @@ impl<'s> Sim<'s> {
         self.schedule_next_arrival(q);
         self.arrivals_since_tick += 1;
         let Call { class, duration, .. } = self.calls.complete(a);
-        let patience = self.sc.admission.patience.as_ref().map(|p| p.sample(&mut self.rng.patience));
+        let adm = &self.sc.admission;
+        // The call leaves the queue at the earlier of its caller's patience
+        // and the system's limit (`None`: it waits until served).
+        let wait_limit = match (adm.patience.as_ref().map(|p| p.sample(&mut self.rng.patience)), adm.max_wait) {
+            (Some(p), Some(m)) => Some(p.min(m)),
+            (p, m) => p.or(m),
+        };
         let rep = self.reported(now);
         if let Some(t) = rep {
             self.obs.arrived(t, class);
@@ -218,14 +224,16 @@ impl<'s> Sim<'s> {
                 }
             }
         }
-        if let Some(p) = patience {
+        if self.sc.admission.waits {
             if self.sc.admission.queue_limit.is_some_and(|lim| self.waiting.live >= lim) {
                 return self.fail(now, class, FailReason::QueueFull);
             }
-            let deadline = now.saturating_add(p);
+            let deadline = wait_limit.map(|p| now.saturating_add(p));
             self.waiting.push(now, duration, class, deadline);
-            if self.abandon_timer.is_none_or(|t| deadline < t) {
-                self.arm_abandon_timer(deadline, q);
+            if let Some(deadline) = deadline {
+                if self.abandon_timer.is_none_or(|t| deadline < t) {
+                    self.arm_abandon_timer(deadline, q);
+                }
             }
             if rep.is_some() {
                 let l = self.levels();

@@ -226,8 +226,13 @@ pub struct Action {
 
 #[derive(Clone, Debug)]
 pub struct Admission {
-    /// `None`: a call that finds no slot fails at once.
+    /// Whether a call that finds no slot may wait (else it fails at once).
+    pub waits: bool,
+    /// How long a caller waits before giving up (`None`: indefinitely).
     pub patience: Option<Dist>,
+    /// The system's own limit on a wait (`None`: unlimited). A waiting call
+    /// leaves at the earlier of its patience and this limit.
+    pub max_wait: Option<Tick>,
     pub queue_limit: Option<u64>,
 }
 
