@@ -53,6 +53,11 @@ pub enum Ev {
     FallbackEnd {
         provisioned: bool,
     },
+    /// A failing fallback start ends: the call (an entry of
+    /// `failing_starts`) fails and its slot is freed.
+    FallbackStartFailed {
+        slot: u32,
+    },
     /// The earliest patience deadline of the waiting calls; `generation`
     /// tells a superseded timer from the current one.
     AbandonTimer {
@@ -113,6 +118,10 @@ struct Sim<'s> {
     failure_log: Option<Vec<CallFailure>>,
     failures_dropped: u64,
     peak_pending_events: usize,
+    /// Calls whose fallback start is failing: (internal arrival, class);
+    /// freed entries are `None` and listed in `failing_free`.
+    failing_starts: Vec<Option<(Tick, u16)>>,
+    failing_free: Vec<u32>,
 }
 
 impl<'s> Sim<'s> {
@@ -145,7 +154,12 @@ impl<'s> Sim<'s> {
     }
 
     fn fail(&mut self, now: Tick, class: u16, reason: FailReason) {
-        let Some(t) = self.reported(now) else { return };
+        self.fail_arrived(now, class, reason);
+    }
+
+    /// A call that arrived at internal time `arrival` fails now.
+    fn fail_arrived(&mut self, arrival: Tick, class: u16, reason: FailReason) {
+        let Some(t) = self.reported(arrival) else { return };
         let eligible = self.eligible[class as usize];
         self.obs.failed(t, class, reason, eligible);
         if let Some(log) = &mut self.failure_log {
@@ -204,6 +218,25 @@ impl<'s> Sim<'s> {
         if self.eligible[class as usize] {
             if let Some(fb) = self.fallback.as_mut().filter(|f| f.routing) {
                 match fb.invoke(now, &mut self.rng.faults, &mut self.rng.fallback) {
+                    Ok(st) if st.fails => {
+                        let entry = Some((now, class));
+                        let slot = match self.failing_free.pop() {
+                            Some(i) => {
+                                self.failing_starts[i as usize] = entry;
+                                i
+                            }
+                            None => {
+                                self.failing_starts.push(entry);
+                                (self.failing_starts.len() - 1) as u32
+                            }
+                        };
+                        q.push(now.saturating_add(st.delay), Ev::FallbackStartFailed { slot });
+                        if rep.is_some() {
+                            let l = self.levels();
+                            self.obs.peaks(&l);
+                        }
+                        return;
+                    }
                     Ok(st) => {
                         if st.cold && rep.is_some() {
                             self.fallback_cold_starts += 1;
@@ -340,6 +373,14 @@ impl Handler for Sim<'_> {
                     fb.release(now, provisioned);
                 }
             }
+            Ev::FallbackStartFailed { slot } => {
+                if let Some(fb) = self.fallback.as_mut() {
+                    fb.end_failed_start();
+                }
+                let (arrival, class) = self.failing_starts[slot as usize].take().expect("a failing start");
+                self.failing_free.push(slot);
+                self.fail_arrived(arrival, class, FailReason::FallbackStartFailed);
+            }
             Ev::AbandonTimer { generation } => {
                 if generation == self.abandon_generation {
                     self.abandon_timer = None;
@@ -416,6 +457,8 @@ fn run_with(sc: &Scenario, arrivals: &ArrivalSpec, run: u64, opts: RunOptions) -
         failure_log: opts.failure_log.then(Vec::new),
         failures_dropped: 0,
         peak_pending_events: 0,
+        failing_starts: Vec::new(),
+        failing_free: Vec::new(),
     };
     let mut q = EventQueue::with_capacity(sc.initial_slots().min(1 << 20) as usize + 16);
     if sc.initial_calls > 0 {
@@ -439,6 +482,12 @@ fn run_with(sc: &Scenario, arrivals: &ArrivalSpec, run: u64, opts: RunOptions) -
     }
     sim.canary.schedule_first(warm, &mut q);
     run_until(&mut sim, &mut q, end);
+    // Starts still failing when the run ends: their calls' outcome is
+    // settled, so they count as failed (arrivals = served + failed +
+    // abandoned + waiting at the end).
+    for (arrival, class) in std::mem::take(&mut sim.failing_starts).into_iter().flatten() {
+        sim.fail_arrived(arrival, class, FailReason::FallbackStartFailed);
+    }
     let l = sim.levels();
     sim.obs.advance(sc.duration, &l);
     sim.into_outcome(q.allocated())
@@ -451,7 +500,7 @@ impl Sim<'_> {
         let signed = |t: Tick| t.as_secs_f64() - warm.as_secs_f64();
         let waiting_end = self.waiting.iter_live().filter(|w| w.arrival >= warm).count() as u64;
         Outcome {
-            in_service_end: self.primary.busy + self.fallback.as_ref().map_or(0, |f| f.busy as u64),
+            in_service_end: self.primary.busy + self.fallback.as_ref().map_or(0, |f| (f.busy - f.failing) as u64),
             waiting_end,
             fallback_cold_starts: self.fallback_cold_starts,
             detected_at: self.canary.detected_at.map(signed),

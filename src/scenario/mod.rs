@@ -136,6 +136,9 @@ pub struct FallbackSpec {
     pub runtime_arch: Option<String>,
     pub health: Health,
     pub canary: Option<CanarySpec>,
+    /// How long a failing start takes, holding a concurrency slot, before
+    /// the call fails (`None`: it fails at once and holds nothing).
+    pub start_failure_latency: Option<Dist>,
 }
 
 /// Fallback health over the run. Its times are reported times (from
