@@ -124,7 +124,7 @@ mod tests {
         let mut gone = vec![];
         q.expire(Tick(60), |w| gone.push(w.class));
         assert_eq!(gone, vec![1]);
-        assert_eq!(q.live, 2);
+        assert_eq!(q.live, 3);
         assert_eq!(q.pop().map(|w| w.class), Some(0));
         // The served call's deadline no longer counts.
         assert_eq!(q.next_deadline(), Some(Tick(70)));
