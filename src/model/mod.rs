@@ -40,6 +40,10 @@ use waiting::WaitQueue;
 /// Saturation spells separated by less than this are merged.
 const SATURATION_GAP: Tick = Tick::from_secs(60);
 
+/// The class recorded for calls already in service at the start, which
+/// were never counted as arrivals.
+const INITIAL: u16 = u16::MAX;
+
 /// Largest number of scaling decisions kept in a run's log.
 pub const SCALE_LOG_LIMIT: usize = 10_000;
 
@@ -47,8 +51,17 @@ pub const SCALE_LOG_LIMIT: usize = 10_000;
 #[derive(Copy, Clone, Debug, PartialEq)]
 pub enum Ev {
     Arrival,
+    /// A primary call ends; `generation` tells a call cut off by a drain
+    /// (its worker has moved on) from a live one.
     PrimaryEnd {
         worker: u32,
+        generation: u32,
+    },
+    /// The drain grace of a removed worker ends: its calls still running
+    /// fail as `drain_timeout`.
+    DrainDeadline {
+        worker: u32,
+        generation: u32,
     },
     FallbackEnd {
         provisioned: bool,
@@ -200,7 +213,7 @@ impl<'s> Sim<'s> {
                     self.saturation.push((since, now));
                 }
             }
-            q.push(now.saturating_add(duration), Ev::PrimaryEnd { worker: w });
+            self.start_primary(w, now, now, duration, class, q);
             if let Some(t) = rep {
                 self.obs.served(t, class, Tick::ZERO, false);
                 let l = self.levels();
@@ -285,12 +298,35 @@ impl<'s> Sim<'s> {
         q.push(at, Ev::AbandonTimer { generation: self.abandon_generation });
     }
 
+    /// Schedules the end of a call admitted on `worker` at `now`.
+    #[inline]
+    fn start_primary(&mut self, worker: u32, now: Tick, arrival: Tick, duration: Tick, class: u16, q: &mut EventQueue<Ev>) {
+        let end = now.saturating_add(duration);
+        q.push(end, Ev::PrimaryEnd { worker, generation: self.primary.generation(worker) });
+        if self.primary.tracking() {
+            self.primary.note(worker, end, arrival, class);
+        }
+    }
+
+    /// The drain grace of `worker` ended: its calls still running fail.
+    fn on_drain_deadline(&mut self, worker: u32, generation: u32) {
+        let (warm, eligible, obs) = (self.warm, &self.eligible, &mut self.obs);
+        self.primary.cut_off(worker, generation, |arrival, class| {
+            // Calls in service at the start (class INITIAL) were never counted.
+            if class != INITIAL {
+                if let Some(t) = arrival.0.checked_sub(warm.0) {
+                    obs.cut_off(Tick(t), class, eligible[class as usize]);
+                }
+            }
+        });
+    }
+
     /// Moves waiting calls onto free primary slots.
     fn pull_waiting(&mut self, now: Tick, q: &mut EventQueue<Ev>) {
         while self.primary.has_free_slot() {
             let Some(w) = self.waiting.pop() else { return };
             let worker = self.primary.try_admit().expect("a free slot");
-            q.push(now.saturating_add(w.duration), Ev::PrimaryEnd { worker });
+            self.start_primary(worker, now, w.arrival, w.duration, w.class, q);
             if let Some(t) = self.reported(w.arrival) {
                 self.obs.served(t, w.class, Tick(now.0 - w.arrival.0), false);
             }
@@ -318,7 +354,13 @@ impl<'s> Sim<'s> {
                 q.push(at, Ev::WorkerReady { worker, generation });
             }
         } else {
-            let (_, drained) = self.primary.scale_down(cur - to);
+            let mut busy = Vec::new();
+            let (_, drained) = self.primary.scale_down(cur - to, &mut busy);
+            if let Some(grace) = self.sc.primary.drain_grace {
+                for (worker, generation) in busy {
+                    q.push(now.saturating_add(grace), Ev::DrainDeadline { worker, generation });
+                }
+            }
             self.warm_pool_left = (self.warm_pool_left + drained).min(self.sc.primary.autoscaler.warm_pool);
         }
         if self.scale_log.len() < SCALE_LOG_LIMIT {
@@ -363,8 +405,8 @@ impl Handler for Sim<'_> {
         }
         match ev {
             Ev::Arrival => self.on_arrival(now, q),
-            Ev::PrimaryEnd { worker } => {
-                if self.primary.release(worker) && self.waiting.live > 0 {
+            Ev::PrimaryEnd { worker, generation } => {
+                if self.primary.release(worker, generation, now) && self.waiting.live > 0 {
                     self.pull_waiting(now, q);
                 }
             }
@@ -373,6 +415,7 @@ impl Handler for Sim<'_> {
                     fb.release(now, provisioned);
                 }
             }
+            Ev::DrainDeadline { worker, generation } => self.on_drain_deadline(worker, generation),
             Ev::FallbackStartFailed { slot } => {
                 if let Some(fb) = self.fallback.as_mut() {
                     fb.end_failed_start();
@@ -440,7 +483,13 @@ fn run_with(sc: &Scenario, arrivals: &ArrivalSpec, run: u64, opts: RunOptions) -
             provisioning: stream(seed, run, Stream::Provisioning),
         },
         eligible: sc.classes.iter().map(|c| c.fallback_eligible).collect(),
-        primary: Primary::new(sc.primary.workers, sc.primary.calls_per_worker),
+        // Calls are listed per worker only when a drain may cut them off.
+        primary: Primary::new(
+            sc.primary.workers,
+            sc.primary.calls_per_worker,
+            sc.primary.scale_down_victim,
+            sc.primary.drain_grace.is_some() && !matches!(a.policy, crate::scenario::PolicyKind::None),
+        ),
         scaler: Scaler::new(a),
         fallback: sc.fallback.as_ref().map(|f| Fallback::new(f, warm)),
         waiting: WaitQueue::default(),
@@ -470,7 +519,7 @@ fn run_with(sc: &Scenario, arrivals: &ArrivalSpec, run: u64, opts: RunOptions) -
             let k = calls::pick_class(&cum, rng.random()) as usize;
             let d = sc.classes[k].duration.sample(&mut rng);
             let worker = sim.primary.try_admit().expect("validated: initial calls fit the initial slots");
-            q.push(d, Ev::PrimaryEnd { worker });
+            sim.start_primary(worker, Tick::ZERO, Tick::ZERO, d, INITIAL, &mut q);
         }
     }
     sim.schedule_next_arrival(&mut q);

@@ -63,6 +63,21 @@ pub struct PrimarySpec {
     pub workers: u32,
     pub calls_per_worker: u32,
     pub autoscaler: AutoscalerSpec,
+    /// Which ready workers a scale-down removes.
+    pub scale_down_victim: Victim,
+    /// How long a removed worker's calls may run on before they are cut off
+    /// (`None`: until they finish).
+    pub drain_grace: Option<Tick>,
+}
+
+/// Which ready workers a scale-down removes (launches still provisioning
+/// are cancelled first, newest first, either way).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Victim {
+    /// The most recently ready first, as a Kubernetes ReplicaSet does.
+    Newest,
+    /// The workers with the fewest calls first (ties: lowest id).
+    LeastLoaded,
 }
 
 /// How the autoscaler decides.

@@ -12,6 +12,7 @@ mod classes;
 mod columns;
 mod ctx;
 mod dist;
+mod drain;
 mod fallback;
 mod trace;
 
