@@ -11,6 +11,8 @@
 //! - `sweep`: sweeps, shards, merge, the planner and the frontier.
 //! - `check`: `surgesim check` and its judge.
 //! - `incident`: the 07:00 incident replay and its counterfactuals.
+//! - `drain`: scale-down victims and drain grace, failing fallback starts
+//!   that hold a slot, `max_wait = "unlimited"` and patience with max_wait.
 //! - `digests`: the bundled scenarios' outputs against pinned digests
 //!   (`digests.txt`).
 //! - `inputs`: bounded input, non-regular files, messages that echo nothing
@@ -33,6 +35,7 @@ mod common;
 mod check;
 mod cli;
 mod digests;
+mod drain;
 mod hostile;
 mod incident;
 mod inputs;
