@@ -300,7 +300,15 @@ impl<'s> Sim<'s> {
 
     /// Schedules the end of a call admitted on `worker` at `now`.
     #[inline]
-    fn start_primary(&mut self, worker: u32, now: Tick, arrival: Tick, duration: Tick, class: u16, q: &mut EventQueue<Ev>) {
+    fn start_primary(
+        &mut self,
+        worker: u32,
+        now: Tick,
+        arrival: Tick,
+        duration: Tick,
+        class: u16,
+        q: &mut EventQueue<Ev>,
+    ) {
         let end = now.saturating_add(duration);
         q.push(end, Ev::PrimaryEnd { worker, generation: self.primary.generation(worker) });
         if self.primary.tracking() {

@@ -380,7 +380,7 @@ mod tests {
         let g = p.generation(w);
         let mut busy = vec![];
         p.scale_down(1, &mut busy);
-        assert!(p.release(w, g, Tick(50)) == false && p.busy == 1);
+        assert!(!p.release(w, g, Tick(50)) && p.busy == 1);
         let mut cut = vec![];
         assert_eq!(p.cut_off(w, g, |a, c| cut.push((a, c))), 1);
         assert_eq!((cut, p.busy, p.draining, p.billed()), (vec![(Tick(1), 3)], 0, 0, 0));

@@ -82,7 +82,11 @@ fn calls_outliving_the_drain_grace_fail_as_drain_timeout() {
 fn a_grace_longer_than_the_calls_cuts_nothing() {
     // Calls of 100 s end at 100 s and 101 s; the workers were removed at 10 s.
     assert_eq!(drain_case_for("newest", "95s", 100).drain_timeout, 0);
-    assert_eq!(drain_case_for("newest", "90.5s", 100).drain_timeout, 1, "only the call ending at 101 s outlives 10 + 90.5 s");
+    assert_eq!(
+        drain_case_for("newest", "90.5s", 100).drain_timeout,
+        1,
+        "only the call ending at 101 s outlives 10 + 90.5 s"
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -137,7 +141,10 @@ fn an_unlimited_queue_equals_the_hundred_year_limit() {
     let (_b, db) = run_ok(&sc, &century);
     let s = crate::common::summary(&da);
     assert!(crate::common::total(&s, "served_primary") > 0.0);
-    assert!(crate::common::num(&s, "metrics.wait_mean_s.mean") > 0.0, "calls must have waited for the case to mean something");
+    assert!(
+        crate::common::num(&s, "metrics.wait_mean_s.mean") > 0.0,
+        "calls must have waited for the case to mean something"
+    );
     assert_eq!(entries(&da), entries(&db));
     for f in entries(&da) {
         if !f.starts_with('.') {
@@ -277,7 +284,11 @@ fn bad_scale_down_drain_and_queue_fields_exit_2_naming_the_field() {
         ("[primary]", "drain_grace = -5", "drain_grace"),
         ("[admission]", "max_wait = \"forever\"", "max_wait"),
         ("[admission]", "max_wait = \"0s\"\npatience = \"30s\"", "admission.max_wait"),
-        ("[fallback]", "max_concurrency = 5\nstart_failure_latency = { dist = \"exponential\" }", "fallback.start_failure_latency"),
+        (
+            "[fallback]",
+            "max_concurrency = 5\nstart_failure_latency = { dist = \"exponential\" }",
+            "fallback.start_failure_latency",
+        ),
         ("[fallback]", "max_concurrency = 5\nstart_failure_latency = -2", "start_failure_latency"),
     ];
     for (table, lines, field) in cases {

@@ -161,7 +161,10 @@ fn validate_admission(cx: &Ctx, a: Option<&RawAdmission>) -> R<Admission> {
     };
     let queue_limit = a.queue_limit.map(|q| cx.count("admission.queue_limit", q, 0).map(u64::from)).transpose()?;
     if !waits && queue_limit.is_some() {
-        return cx.err("admission.queue_limit", "applies only when calls may wait (max_wait > 0, \"unlimited\", or patience)");
+        return cx.err(
+            "admission.queue_limit",
+            "applies only when calls may wait (max_wait > 0, \"unlimited\", or patience)",
+        );
     }
     Ok(Admission { waits, patience, max_wait, queue_limit })
 }

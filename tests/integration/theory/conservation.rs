@@ -159,7 +159,7 @@ fn check_conservation(name: &str, sc: &Scenario, r: &RunResult) {
         r.waiting_end
     );
     assert!(
-        t.failed_fallback_eligible <= rejected(t) + t.abandoned,
+        t.failed_fallback_eligible <= rejected(t) + t.abandoned + t.drain_timeout,
         "{what}: more failures of eligible calls than failures: {t:?}"
     );
     // Classes partition the totals; each class conserves its calls, and
