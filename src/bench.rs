@@ -76,7 +76,7 @@ pub fn hold_workload() -> (Vec<u64>, Vec<u64>) {
 pub fn hold_engine(initial: &[u64], incs: &[u64]) -> u64 {
     let mut q: EventQueue<Ev> = EventQueue::with_capacity(initial.len() + 1);
     for (w, &t) in initial.iter().enumerate() {
-        q.push(Tick(t), Ev::PrimaryEnd { worker: w as u32 });
+        q.push(Tick(t), Ev::PrimaryEnd { worker: w as u32, generation: 0 });
     }
     let mut last = 0;
     for &inc in incs {

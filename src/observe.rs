@@ -24,6 +24,10 @@ pub enum FailReason {
     FallbackThrottled = 2,
     /// The waiting queue was at `queue_limit`.
     QueueFull = 3,
+    /// In service on a worker removed by a scale-down, still running when
+    /// the worker's `drain_grace` ended (counted in [`Counts::drain_timeout`],
+    /// not in `failed_by`).
+    DrainTimeout = 4,
 }
 
 pub const REASONS: [FailReason; 4] = [
@@ -41,6 +45,7 @@ impl FailReason {
             FailReason::FallbackStartFailed => "fallback_start_failed",
             FailReason::FallbackThrottled => "fallback_throttled",
             FailReason::QueueFull => "queue_full",
+            FailReason::DrainTimeout => "drain_timeout",
         }
     }
 }
@@ -56,6 +61,9 @@ pub struct Counts {
     pub failed_by: [u64; 4],
     /// Failed calls (turned away or abandoned) of fallback-eligible classes.
     pub failed_fallback_eligible: u64,
+    /// Calls started on the primary and cut off when their worker's drain
+    /// grace ended (not counted in `served_primary`).
+    pub drain_timeout: u64,
 }
 
 impl Counts {
@@ -64,9 +72,10 @@ impl Counts {
         self.failed_by.iter().sum()
     }
 
-    /// Calls not served: turned away or abandoned while waiting.
+    /// Calls not served: turned away, abandoned while waiting, or cut off
+    /// by a drain.
     pub fn failed(&self) -> u64 {
-        self.rejected() + self.abandoned
+        self.rejected() + self.abandoned + self.drain_timeout
     }
 
     pub fn add(&mut self, o: &Counts) {
@@ -78,6 +87,7 @@ impl Counts {
             *a += b;
         }
         self.failed_fallback_eligible += o.failed_fallback_eligible;
+        self.drain_timeout += o.drain_timeout;
     }
 }
 
@@ -264,6 +274,19 @@ impl Observer {
         let r = reason as usize;
         self.each(arrival, class, |c| {
             c.failed_by[r] += 1;
+            if eligible {
+                c.failed_fallback_eligible += 1;
+            }
+        });
+    }
+
+    /// A call served on the primary was cut off by a drain: it counts as
+    /// failed (`drain_timeout`) instead of served. Its wait stays among the
+    /// waits (it did start).
+    pub fn cut_off(&mut self, arrival: Tick, class: u16, eligible: bool) {
+        self.each(arrival, class, |c| {
+            c.served_primary -= 1;
+            c.drain_timeout += 1;
             if eligible {
                 c.failed_fallback_eligible += 1;
             }

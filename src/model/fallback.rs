@@ -2,7 +2,9 @@
 //! the call, idle instances kept warm for `idle_timeout`, a concurrency
 //! limit (optionally growing Lambda-style from a burst limit), provisioned
 //! (always-warm) instances, and a health mode deciding whether a start
-//! succeeds.
+//! succeeds. A failing start fails the call at once, or, with
+//! `start_failure_latency`, after that long, holding a concurrency slot
+//! meanwhile (a function whose init fails still counts against the limit).
 
 use std::collections::VecDeque;
 
@@ -13,12 +15,16 @@ use crate::rng::StreamRng;
 use crate::scenario::{FallbackSpec, Health};
 use crate::time::Tick;
 
-/// A successful invocation: when the call starts, and on what instance kind.
+/// An invocation that took a slot: when the call starts (or, if `fails`,
+/// when its start fails), and on what instance kind.
 #[derive(Copy, Clone, Debug, PartialEq)]
 pub struct Started {
     pub delay: Tick,
     pub provisioned: bool,
     pub cold: bool,
+    /// The start is failing: the slot is held for `delay`, then the call
+    /// fails ([`Fallback::end_failed_start`]).
+    pub fails: bool,
 }
 
 #[derive(Debug)]
@@ -26,7 +32,10 @@ pub struct Fallback<'a> {
     spec: &'a FallbackSpec,
     /// The scenario's health on the internal clock (shifted by the warm-up).
     health: Health,
+    /// Slots taken: calls in service and starts still failing.
     pub busy: u32,
+    /// Starts still failing (part of `busy`).
+    pub failing: u32,
     prov_busy: u32,
     /// Idle on-demand instances, by the time they became idle (oldest first).
     idle: VecDeque<Tick>,
@@ -47,6 +56,7 @@ impl<'a> Fallback<'a> {
             spec,
             health: spec.health.shifted(offset),
             busy: 0,
+            failing: 0,
             prov_busy: 0,
             idle: VecDeque::new(),
             burst_since: None,
@@ -112,19 +122,24 @@ impl<'a> Fallback<'a> {
         let u: f64 = faults.random();
         if u < p {
             self.failed_starts += 1;
-            return Err(FailReason::FallbackStartFailed);
+            let Some(latency) = &self.spec.start_failure_latency else {
+                return Err(FailReason::FallbackStartFailed);
+            };
+            self.busy += 1;
+            self.failing += 1;
+            return Ok(Started { delay: latency.sample(cold), provisioned: false, cold: false, fails: true });
         }
         self.busy += 1;
         if self.prov_busy < self.spec.provisioned_concurrency {
             self.prov_busy += 1;
-            return Ok(Started { delay: Tick::ZERO, provisioned: true, cold: false });
+            return Ok(Started { delay: Tick::ZERO, provisioned: true, cold: false, fails: false });
         }
         self.expire(now);
         if self.idle.pop_back().is_some() {
-            return Ok(Started { delay: Tick::ZERO, provisioned: false, cold: false });
+            return Ok(Started { delay: Tick::ZERO, provisioned: false, cold: false, fails: false });
         }
         self.cold_starts += 1;
-        Ok(Started { delay: self.spec.cold_start.sample(cold), provisioned: false, cold: true })
+        Ok(Started { delay: self.spec.cold_start.sample(cold), provisioned: false, cold: true, fails: false })
     }
 
     /// A call ended at `now`; its instance goes idle (or back to the
@@ -136,6 +151,13 @@ impl<'a> Fallback<'a> {
         } else {
             self.idle.push_back(now);
         }
+    }
+
+    /// A failing start ended: its slot is free again; no instance is left
+    /// warm.
+    pub fn end_failed_start(&mut self) {
+        self.busy -= 1;
+        self.failing -= 1;
     }
 
     fn expire(&mut self, now: Tick) {
@@ -170,6 +192,7 @@ mod tests {
             runtime_arch: None,
             health,
             canary: None,
+            start_failure_latency: None,
         }
     }
 
@@ -186,6 +209,22 @@ mod tests {
         assert!(f.invoke(Tick::from_secs(100), &mut a, &mut b).unwrap().cold);
         f.invoke(Tick::from_secs(100), &mut a, &mut b).unwrap();
         assert_eq!(f.invoke(Tick::from_secs(100), &mut a, &mut b), Err(FailReason::FallbackThrottled));
+    }
+
+    #[test]
+    fn failing_starts_hold_a_slot_until_they_end() {
+        let mut s = spec(Health::Broken { from: Tick::ZERO, until: Tick::from_secs(1000) });
+        s.start_failure_latency = Some(Dist::Deterministic { value: 5.0 });
+        let mut f = Fallback::new(&s, Tick::ZERO);
+        let (mut a, mut b) = (stream(1, 0, Stream::Faults), stream(1, 0, Stream::Fallback));
+        let st = f.invoke(Tick::ZERO, &mut a, &mut b).unwrap();
+        assert!(st.fails && st.delay == Tick::from_secs(5));
+        assert!(f.invoke(Tick::ZERO, &mut a, &mut b).unwrap().fails);
+        assert_eq!(f.invoke(Tick::ZERO, &mut a, &mut b), Err(FailReason::FallbackThrottled));
+        f.end_failed_start();
+        assert_eq!((f.busy, f.failing, f.warm_idle(Tick::ZERO)), (1, 1, 0));
+        assert!(f.invoke(Tick::ZERO, &mut a, &mut b).unwrap().fails);
+        assert_eq!(f.failed_starts, 3);
     }
 
     #[test]

@@ -45,6 +45,10 @@ use waiting::WaitQueue;
 /// Saturation spells separated by less than this are merged.
 const SATURATION_GAP: Tick = Tick::from_secs(60);
 
+/// The class recorded for calls already in service at the start, which
+/// were never counted as arrivals.
+const INITIAL: u16 = u16::MAX;
+
 /// Largest number of scaling decisions kept in a run's log.
 pub const SCALE_LOG_LIMIT: usize = 10_000;
 
@@ -52,11 +56,25 @@ pub const SCALE_LOG_LIMIT: usize = 10_000;
 #[derive(Copy, Clone, Debug, PartialEq)]
 pub enum Ev {
     Arrival,
+    /// A primary call ends; `generation` tells a call cut off by a drain
+    /// (its worker has moved on) from a live one.
     PrimaryEnd {
         worker: u32,
+        generation: u32,
+    },
+    /// The drain grace of a removed worker ends: its calls still running
+    /// fail as `drain_timeout`.
+    DrainDeadline {
+        worker: u32,
+        generation: u32,
     },
     FallbackEnd {
         provisioned: bool,
+    },
+    /// A failing fallback start ends: the call (an entry of
+    /// `failing_starts`) fails and its slot is freed.
+    FallbackStartFailed {
+        slot: u32,
     },
     /// The earliest patience deadline of the waiting calls; `generation`
     /// tells a superseded timer from the current one.
@@ -134,6 +152,10 @@ struct Sim<'s> {
     /// Calls arrived so far (warm-up included): the next call's `seq`.
     calls_seen: u64,
     record: Option<Recorder<'s>>,
+    /// Calls whose fallback start is failing: (internal arrival, class);
+    /// freed entries are `None` and listed in `failing_free`.
+    failing_starts: Vec<Option<(Tick, u16)>>,
+    failing_free: Vec<u32>,
 }
 
 impl<'s> Sim<'s> {
@@ -175,7 +197,12 @@ impl<'s> Sim<'s> {
 
     fn fail(&mut self, now: Tick, class: u16, duration: Tick, reason: FailReason) {
         self.record(self.calls_seen - 1, now, class, duration, CallOutcome::Failed(reason), None);
-        let Some(t) = self.reported(now) else { return };
+        self.fail_arrived(now, class, reason);
+    }
+
+    /// A call that arrived at internal time `arrival` fails now.
+    fn fail_arrived(&mut self, arrival: Tick, class: u16, reason: FailReason) {
+        let Some(t) = self.reported(arrival) else { return };
         let eligible = self.eligible[class as usize];
         self.obs.failed(t, class, reason, eligible);
         if let Some(log) = &mut self.failure_log {
@@ -200,7 +227,13 @@ impl<'s> Sim<'s> {
         self.arrivals += 1;
         self.calls_seen += 1;
         let Call { class, duration, .. } = self.calls.complete(a);
-        let patience = self.sc.admission.patience.as_ref().map(|p| p.sample(&mut self.rng.patience));
+        let adm = &self.sc.admission;
+        // The call leaves the queue at the earlier of its caller's patience
+        // and the system's limit (`None`: it waits until served).
+        let wait_limit = match (adm.patience.as_ref().map(|p| p.sample(&mut self.rng.patience)), adm.max_wait) {
+            (Some(p), Some(m)) => Some(p.min(m)),
+            (p, m) => p.or(m),
+        };
         let rep = self.reported(now);
         if let Some(t) = rep {
             self.obs.arrived(t, class);
@@ -211,7 +244,7 @@ impl<'s> Sim<'s> {
                     self.saturation.push((since, now));
                 }
             }
-            q.push(now.saturating_add(duration), Ev::PrimaryEnd { worker: w });
+            self.start_primary(w, now, now, duration, class, q);
             let end = Some(now.saturating_add(duration));
             self.record(self.calls_seen - 1, now, class, duration, CallOutcome::ServedPrimary, end);
             if let Some(t) = rep {
@@ -231,6 +264,28 @@ impl<'s> Sim<'s> {
         if self.eligible[class as usize] {
             if let Some(fb) = self.fallback.as_mut().filter(|f| f.routing) {
                 match fb.invoke(now, &mut self.rng.faults, &mut self.rng.fallback) {
+                    Ok(st) if st.fails => {
+                        // The call's fate is settled now; it fails when the start does.
+                        let reason = CallOutcome::Failed(FailReason::FallbackStartFailed);
+                        self.record(self.calls_seen - 1, now, class, duration, reason, None);
+                        let entry = Some((now, class));
+                        let slot = match self.failing_free.pop() {
+                            Some(i) => {
+                                self.failing_starts[i as usize] = entry;
+                                i
+                            }
+                            None => {
+                                self.failing_starts.push(entry);
+                                (self.failing_starts.len() - 1) as u32
+                            }
+                        };
+                        q.push(now.saturating_add(st.delay), Ev::FallbackStartFailed { slot });
+                        if rep.is_some() {
+                            let l = self.levels();
+                            self.obs.peaks(&l);
+                        }
+                        return;
+                    }
                     Ok(st) => {
                         if st.cold && rep.is_some() {
                             self.fallback_cold_starts += 1;
@@ -250,14 +305,16 @@ impl<'s> Sim<'s> {
                 }
             }
         }
-        if let Some(p) = patience {
+        if self.sc.admission.waits {
             if self.sc.admission.queue_limit.is_some_and(|lim| self.waiting.live >= lim) {
                 return self.fail(now, class, duration, FailReason::QueueFull);
             }
-            let deadline = now.saturating_add(p);
+            let deadline = wait_limit.map(|p| now.saturating_add(p));
             self.waiting.push(now, duration, class, deadline, self.calls_seen - 1);
-            if self.abandon_timer.is_none_or(|t| deadline < t) {
-                self.arm_abandon_timer(deadline, q);
+            if let Some(deadline) = deadline {
+                if self.abandon_timer.is_none_or(|t| deadline < t) {
+                    self.arm_abandon_timer(deadline, q);
+                }
             }
             if rep.is_some() {
                 let l = self.levels();
@@ -276,12 +333,43 @@ impl<'s> Sim<'s> {
         q.push(at, Ev::AbandonTimer { generation: self.abandon_generation });
     }
 
+    /// Schedules the end of a call admitted on `worker` at `now`.
+    #[inline]
+    fn start_primary(
+        &mut self,
+        worker: u32,
+        now: Tick,
+        arrival: Tick,
+        duration: Tick,
+        class: u16,
+        q: &mut EventQueue<Ev>,
+    ) {
+        let end = now.saturating_add(duration);
+        q.push(end, Ev::PrimaryEnd { worker, generation: self.primary.generation(worker) });
+        if self.primary.tracking() {
+            self.primary.note(worker, end, arrival, class);
+        }
+    }
+
+    /// The drain grace of `worker` ended: its calls still running fail.
+    fn on_drain_deadline(&mut self, worker: u32, generation: u32) {
+        let (warm, eligible, obs) = (self.warm, &self.eligible, &mut self.obs);
+        self.primary.cut_off(worker, generation, |arrival, class| {
+            // Calls in service at the start (class INITIAL) were never counted.
+            if class != INITIAL {
+                if let Some(t) = arrival.0.checked_sub(warm.0) {
+                    obs.cut_off(Tick(t), class, eligible[class as usize]);
+                }
+            }
+        });
+    }
+
     /// Moves waiting calls onto free primary slots.
     fn pull_waiting(&mut self, now: Tick, q: &mut EventQueue<Ev>) {
         while self.primary.has_free_slot() {
             let Some(w) = self.waiting.pop() else { return };
             let worker = self.primary.try_admit().expect("a free slot");
-            q.push(now.saturating_add(w.duration), Ev::PrimaryEnd { worker });
+            self.start_primary(worker, now, w.arrival, w.duration, w.class, q);
             if let Some(r) = self.record.as_mut() {
                 r(CallRecord::waited(&w, CallOutcome::ServedPrimary, Some(now.saturating_add(w.duration))));
             }
@@ -316,7 +404,13 @@ impl<'s> Sim<'s> {
                 q.push(at, Ev::WorkerReady { worker, generation });
             }
         } else {
-            let (_, drained) = self.primary.scale_down(cur - to);
+            let mut busy = Vec::new();
+            let (_, drained) = self.primary.scale_down(cur - to, &mut busy);
+            if let Some(grace) = self.sc.primary.drain_grace {
+                for (worker, generation) in busy {
+                    q.push(now.saturating_add(grace), Ev::DrainDeadline { worker, generation });
+                }
+            }
             self.warm_pool_left = (self.warm_pool_left + drained).min(self.sc.primary.autoscaler.warm_pool);
         }
         if self.nodes.is_some() {
@@ -395,8 +489,8 @@ impl Handler for Sim<'_> {
         }
         match ev {
             Ev::Arrival => self.on_arrival(now, q),
-            Ev::PrimaryEnd { worker } => {
-                if self.primary.release(worker) {
+            Ev::PrimaryEnd { worker, generation } => {
+                if self.primary.release(worker, generation, now) {
                     if self.waiting.live > 0 {
                         self.pull_waiting(now, q);
                     }
@@ -409,6 +503,15 @@ impl Handler for Sim<'_> {
                 if let Some(fb) = self.fallback.as_mut() {
                     fb.release(now, provisioned);
                 }
+            }
+            Ev::DrainDeadline { worker, generation } => self.on_drain_deadline(worker, generation),
+            Ev::FallbackStartFailed { slot } => {
+                if let Some(fb) = self.fallback.as_mut() {
+                    fb.end_failed_start();
+                }
+                let (arrival, class) = self.failing_starts[slot as usize].take().expect("a failing start");
+                self.failing_free.push(slot);
+                self.fail_arrived(arrival, class, FailReason::FallbackStartFailed);
             }
             Ev::AbandonTimer { generation } => {
                 if generation == self.abandon_generation {
@@ -491,7 +594,13 @@ fn run_with<'s>(
             nodes: stream(seed, run, Stream::Nodes),
         },
         eligible: sc.classes.iter().map(|c| c.fallback_eligible).collect(),
-        primary: Primary::new(sc.primary.workers, sc.primary.calls_per_worker),
+        // Calls are listed per worker only when a drain may cut them off.
+        primary: Primary::new(
+            sc.primary.workers,
+            sc.primary.calls_per_worker,
+            sc.primary.scale_down_victim,
+            sc.primary.drain_grace.is_some() && !matches!(a.policy, crate::scenario::PolicyKind::None),
+        ),
         scaler: Scaler::new(a),
         fallback: sc.fallback.as_ref().map(|f| Fallback::new(f, warm)),
         nodes: sc.primary.nodes.as_ref().map(|n| Nodes::new(n, warm)),
@@ -512,6 +621,8 @@ fn run_with<'s>(
         peak_pending_events: 0,
         calls_seen: 0,
         record,
+        failing_starts: Vec::new(),
+        failing_free: Vec::new(),
     };
     let mut q = EventQueue::with_capacity(sc.initial_slots().min(1 << 20) as usize + 16);
     if sc.initial_calls > 0 {
@@ -523,7 +634,7 @@ fn run_with<'s>(
             let k = calls::pick_class(&cum, rng.random()) as usize;
             let d = sc.classes[k].duration.sample(&mut rng);
             let worker = sim.primary.try_admit().expect("validated: initial calls fit the initial slots");
-            q.push(d, Ev::PrimaryEnd { worker });
+            sim.start_primary(worker, Tick::ZERO, Tick::ZERO, d, INITIAL, &mut q);
         }
     }
     sim.schedule_next_arrival(&mut q);
@@ -536,6 +647,12 @@ fn run_with<'s>(
         q.push(n.scan_interval, Ev::NodeScan);
     }
     run_until(&mut sim, &mut q, end);
+    // Starts still failing when the run ends: their calls' outcome is
+    // settled, so they count as failed (arrivals = served + failed +
+    // abandoned + waiting at the end).
+    for (arrival, class) in std::mem::take(&mut sim.failing_starts).into_iter().flatten() {
+        sim.fail_arrived(arrival, class, FailReason::FallbackStartFailed);
+    }
     if let Some(r) = sim.record.as_mut() {
         for w in sim.waiting.iter_live() {
             r(CallRecord::waited(w, CallOutcome::Waiting, None));
@@ -556,7 +673,7 @@ impl Sim<'_> {
         let signed = |t: Tick| t.as_secs_f64() - warm.as_secs_f64();
         let waiting_end = self.waiting.iter_live().filter(|w| w.arrival >= warm).count() as u64;
         Outcome {
-            in_service_end: self.primary.busy + self.fallback.as_ref().map_or(0, |f| f.busy as u64),
+            in_service_end: self.primary.busy + self.fallback.as_ref().map_or(0, |f| (f.busy - f.failing) as u64),
             waiting_end,
             fallback_cold_starts: self.fallback_cold_starts,
             detected_at: self.canary.detected_at.map(signed),

@@ -4,8 +4,20 @@
 //! Admission takes any ready worker with a free slot in O(1): ready workers
 //! with spare slots sit in an indexed set (a vector plus positions), and the
 //! most recently freed one is used first. Worker ids are recycled, and a
-//! generation number per id lets a stale "ready" event of a cancelled
-//! launch be recognised and ignored.
+//! generation number per id (bumped at launch and when a worker goes) lets
+//! a stale event be recognised and ignored: the "ready" of a cancelled
+//! launch, or the end of a call cut off when its worker's drain grace ran
+//! out.
+//!
+//! A scale-down cancels launches first (newest first), then removes ready
+//! workers: the most recently ready (`newest`, as a Kubernetes ReplicaSet
+//! does) or the least loaded. A removed worker drains: it takes no calls and
+//! finishes those it has, until its grace ends ([`Primary::cut_off`]).
+//! When calls can be cut off, each worker also lists its calls' (end,
+//! arrival, class), so that the cut-off calls can be counted.
+
+use crate::scenario::Victim;
+use crate::time::Tick;
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 enum WState {
@@ -28,6 +40,13 @@ pub struct Primary {
     spare_ids: Vec<u32>,
     /// Ids in provisioning, oldest first (cancelled from the back).
     provisioning_ids: Vec<u32>,
+    victim: Victim,
+    /// Order in which workers became ready (larger: more recent).
+    ready_seq: Vec<u64>,
+    next_seq: u64,
+    /// Per worker, its calls as (end, arrival, class), when `tracking`.
+    calls: Vec<Vec<(Tick, Tick, u16)>>,
+    tracking: bool,
     pub ready: u32,
     pub draining: u32,
     /// Calls in service on the primary (on ready and draining workers).
@@ -35,9 +54,15 @@ pub struct Primary {
 }
 
 impl Primary {
-    /// A pool with `ready` workers ready at once.
-    pub fn new(ready: u32, calls_per_worker: u32) -> Primary {
+    /// A pool with `ready` workers ready at once, removing `victim` workers
+    /// first; `tracking`: list each worker's calls (see [`Primary::note`]).
+    pub fn new(ready: u32, calls_per_worker: u32, victim: Victim, tracking: bool) -> Primary {
         let mut p = Primary {
+            victim,
+            ready_seq: Vec::new(),
+            next_seq: 0,
+            calls: Vec::new(),
+            tracking,
             cpw: calls_per_worker,
             load: Vec::new(),
             state: Vec::new(),
@@ -102,6 +127,23 @@ impl Primary {
         self.free_pos[w as usize] = NOT_FREE;
     }
 
+    /// The current generation of worker `w` (carried by its calls' end
+    /// events).
+    #[inline]
+    pub fn generation(&self, w: u32) -> u32 {
+        self.generation[w as usize]
+    }
+
+    /// Whether calls are listed per worker.
+    pub fn tracking(&self) -> bool {
+        self.tracking
+    }
+
+    /// Lists a call admitted on `w` (only when tracking).
+    pub fn note(&mut self, w: u32, end: Tick, arrival: Tick, class: u16) {
+        self.calls[w as usize].push((end, arrival, class));
+    }
+
     /// Takes a slot on a ready worker; returns the worker.
     #[inline]
     pub fn try_admit(&mut self) -> Option<u32> {
@@ -116,11 +158,20 @@ impl Primary {
         Some(w)
     }
 
-    /// A call on worker `w` ended. Returns true if a slot became free for a
-    /// new call (the worker is ready, not draining).
+    /// A call on worker `w` (of generation `generation`) ended at `now`.
+    /// Returns true if a slot became free for a new call (the worker is
+    /// ready, not draining). The end of a call that was cut off is ignored.
     #[inline]
-    pub fn release(&mut self, w: u32) -> bool {
+    pub fn release(&mut self, w: u32, generation: u32, now: Tick) -> bool {
         let i = w as usize;
+        if self.generation[i] != generation {
+            return false;
+        }
+        if self.tracking {
+            let list = &mut self.calls[i];
+            let k = list.iter().position(|c| c.0 == now).expect("a listed call ends");
+            list.swap_remove(k);
+        }
         self.load[i] -= 1;
         self.busy -= 1;
         match self.state[i] {
@@ -149,6 +200,8 @@ impl Primary {
                 self.state.push(WState::Gone);
                 self.generation.push(0);
                 self.free_pos.push(NOT_FREE);
+                self.ready_seq.push(0);
+                self.calls.push(Vec::new());
                 (self.load.len() - 1) as u32
             }
         };
@@ -175,6 +228,8 @@ impl Primary {
         let pos = self.provisioning_ids.iter().position(|&x| x == id).expect("listed while provisioning");
         self.provisioning_ids.remove(pos);
         self.state[i] = WState::Ready;
+        self.ready_seq[i] = self.next_seq;
+        self.next_seq += 1;
         self.ready += 1;
         if self.cpw > 0 {
             self.free_insert(id);
@@ -183,15 +238,18 @@ impl Primary {
     }
 
     fn retire(&mut self, w: u32) {
-        self.state[w as usize] = WState::Gone;
+        let i = w as usize;
+        self.state[i] = WState::Gone;
+        self.generation[i] = self.generation[i].wrapping_add(1);
         self.spare_ids.push(w);
     }
 
     /// Removes `n` workers from the target count: cancels the newest
-    /// launches first, then drains the least-loaded ready workers (an idle
+    /// launches first, then drains ready workers in victim order (an idle
     /// one goes at once; a busy one finishes its calls and takes no more).
-    /// Returns `(cancelled, drained)`.
-    pub fn scale_down(&mut self, n: u32) -> (u32, u32) {
+    /// Returns `(cancelled, drained)`; the busy drained workers are appended
+    /// to `draining` as `(id, generation)`, for [`Primary::cut_off`].
+    pub fn scale_down(&mut self, n: u32, draining: &mut Vec<(u32, u32)>) -> (u32, u32) {
         let mut left = n;
         let mut cancelled = 0;
         while left > 0 {
@@ -205,7 +263,10 @@ impl Primary {
         }
         let mut ready: Vec<u32> =
             (0..self.state.len() as u32).filter(|&w| self.state[w as usize] == WState::Ready).collect();
-        ready.sort_by_key(|&w| (self.load[w as usize], w));
+        match self.victim {
+            Victim::Newest => ready.sort_by_key(|&w| std::cmp::Reverse(self.ready_seq[w as usize])),
+            Victim::LeastLoaded => ready.sort_by_key(|&w| (self.load[w as usize], w)),
+        }
         let mut drained = 0;
         for w in ready.into_iter().take(left as usize) {
             self.free_remove(w);
@@ -216,6 +277,7 @@ impl Primary {
             } else {
                 self.state[w as usize] = WState::Draining;
                 self.draining += 1;
+                draining.push((w, self.generation[w as usize]));
             }
         }
         (cancelled, drained)
@@ -226,6 +288,26 @@ impl Primary {
     pub fn is_provisioning(&self, id: u32, generation: u32) -> bool {
         let i = id as usize;
         self.state[i] == WState::Provisioning && self.generation[i] == generation
+    }
+
+    /// The drain grace of worker `w` (drained at `generation`) ended: its
+    /// calls still running are cut off and it goes. Passes each cut-off
+    /// call's (arrival, class) to `f` when tracking; returns how many were
+    /// cut off (0 if the worker had already gone).
+    pub fn cut_off(&mut self, w: u32, generation: u32, mut f: impl FnMut(Tick, u16)) -> u32 {
+        let i = w as usize;
+        if self.state[i] != WState::Draining || self.generation[i] != generation {
+            return 0;
+        }
+        let n = self.load[i];
+        for (_, arrival, class) in self.calls[i].drain(..) {
+            f(arrival, class);
+        }
+        self.busy -= n as u64;
+        self.load[i] = 0;
+        self.draining -= 1;
+        self.retire(w);
+        n
     }
 
     /// Largest number of worker records held (for memory accounting).
@@ -240,32 +322,35 @@ mod tests {
 
     #[test]
     fn slots_fill_and_free() {
-        let mut p = Primary::new(2, 2);
+        let mut p = Primary::new(2, 2, Victim::LeastLoaded, false);
         assert_eq!(p.capacity(), 4);
         let ws: Vec<u32> = (0..4).map(|_| p.try_admit().unwrap()).collect();
         assert!(p.try_admit().is_none());
-        assert!(p.release(ws[0]));
+        assert!(p.release(ws[0], p.generation(ws[0]), Tick::ZERO));
         assert_eq!(p.try_admit(), Some(ws[0]));
         assert_eq!(p.busy, 4);
     }
 
     #[test]
     fn draining_workers_finish_calls_but_take_none() {
-        let mut p = Primary::new(2, 1);
+        let mut p = Primary::new(2, 1, Victim::LeastLoaded, false);
         let w = p.try_admit().unwrap();
-        assert_eq!(p.scale_down(2), (0, 2));
+        let g = p.generation(w);
+        let mut busy = vec![];
+        assert_eq!(p.scale_down(2, &mut busy), (0, 2));
+        assert_eq!(busy, vec![(w, g)]);
         assert_eq!((p.ready, p.draining, p.capacity()), (0, 1, 0));
         assert!(p.try_admit().is_none());
-        assert!(!p.release(w));
+        assert!(!p.release(w, g, Tick::ZERO));
         assert_eq!((p.draining, p.billed()), (0, 0));
     }
 
     #[test]
     fn cancelled_launches_never_become_ready() {
-        let mut p = Primary::new(1, 1);
+        let mut p = Primary::new(1, 1, Victim::LeastLoaded, false);
         let l = p.launch(2);
         assert_eq!(p.target_count(), 3);
-        assert_eq!(p.scale_down(1), (1, 0));
+        assert_eq!(p.scale_down(1, &mut vec![]), (1, 0));
         // The newest launch was cancelled; its id may be reused with a new generation.
         assert!(!p.make_ready(l[1].0, l[1].1));
         assert!(p.make_ready(l[0].0, l[0].1));
@@ -274,5 +359,40 @@ mod tests {
         assert!(!p.make_ready(l[1].0, l[1].1));
         assert!(p.make_ready(again[0].0, again[0].1));
         assert_eq!(p.ready, 3);
+    }
+
+    #[test]
+    fn newest_victims_are_the_most_recently_ready() {
+        let mut p = Primary::new(2, 1, Victim::Newest, true);
+        let l = p.launch(2);
+        // Ready in the order: 0, 1 (initial), then the second launch, then the first.
+        assert!(p.make_ready(l[1].0, l[1].1));
+        assert!(p.make_ready(l[0].0, l[0].1));
+        let mut busy = vec![];
+        assert_eq!(p.scale_down(2, &mut busy), (0, 2));
+        assert!(busy.is_empty());
+        // The two initial workers remain.
+        let mut left: Vec<u32> = (0..2).filter_map(|_| p.try_admit()).collect();
+        left.sort();
+        assert_eq!(left, vec![0, 1]);
+    }
+
+    #[test]
+    fn cut_off_ends_the_calls_of_a_draining_worker() {
+        let mut p = Primary::new(1, 2, Victim::Newest, true);
+        let w = p.try_admit().unwrap();
+        p.note(w, Tick(100), Tick(1), 3);
+        p.try_admit().unwrap();
+        p.note(w, Tick(50), Tick(2), 4);
+        let g = p.generation(w);
+        let mut busy = vec![];
+        p.scale_down(1, &mut busy);
+        assert!(!p.release(w, g, Tick(50)) && p.busy == 1);
+        let mut cut = vec![];
+        assert_eq!(p.cut_off(w, g, |a, c| cut.push((a, c))), 1);
+        assert_eq!((cut, p.busy, p.draining, p.billed()), (vec![(Tick(1), 3)], 0, 0, 0));
+        // The cut-off call's end is stale now; so is a second deadline.
+        assert!(!p.release(w, g, Tick(100)));
+        assert_eq!(p.cut_off(w, g, |_, _| ()), 0);
     }
 }

@@ -1,8 +1,9 @@
 //! The FIFO of calls waiting for a primary slot, with abandonment in O(log n)
 //! and memory bounded by the calls actually waiting.
 //!
-//! Calls are served in arrival order from a deque; each also has a deadline
-//! (arrival + patience) in a min-heap. Only the earliest deadline is ever
+//! Calls are served in arrival order from a deque; each with a deadline
+//! (the earlier of arrival + patience and arrival + max_wait) also has it in
+//! a min-heap; a call without one waits until served. Only the earliest deadline is ever
 //! scheduled as an engine event (see the model), so served calls leave no
 //! stale events behind. A served call's heap entry is dead and dropped when
 //! it reaches the top, and the heap is rebuilt from the live calls when dead
@@ -17,7 +18,7 @@ use crate::time::Tick;
 pub struct Waiter {
     pub arrival: Tick,
     pub duration: Tick,
-    pub deadline: Tick,
+    pub deadline: Option<Tick>,
     pub class: u16,
     live: bool,
     /// The call's index in arrival order (see [`super::record`]).
@@ -34,11 +35,14 @@ pub struct WaitQueue {
 }
 
 impl WaitQueue {
-    /// Enqueues a call; returns its id.
-    pub fn push(&mut self, arrival: Tick, duration: Tick, class: u16, deadline: Tick, seq: u64) -> u64 {
+    /// Enqueues a call (`deadline` `None`: it never leaves unserved);
+    /// returns its id.
+    pub fn push(&mut self, arrival: Tick, duration: Tick, class: u16, deadline: Option<Tick>, seq: u64) -> u64 {
         let id = self.head_id + self.q.len() as u64;
         self.q.push_back(Waiter { arrival, duration, deadline, class, live: true, seq });
-        self.deadlines.push(Reverse((deadline, id)));
+        if let Some(d) = deadline {
+            self.deadlines.push(Reverse((d, id)));
+        }
         self.live += 1;
         id
     }
@@ -91,7 +95,8 @@ impl WaitQueue {
     /// Drops dead heap entries once they outnumber the live ones.
     fn compact(&mut self) {
         if self.deadlines.len() as u64 > 2 * self.live + 64 {
-            let live: Vec<_> = self.iter_live_ids().map(|(id, w)| Reverse((w.deadline, id))).collect();
+            let live: Vec<_> =
+                self.iter_live_ids().filter_map(|(id, w)| w.deadline.map(|d| Reverse((d, id)))).collect();
             self.deadlines = BinaryHeap::from(live);
         }
     }
@@ -113,19 +118,24 @@ mod tests {
     #[test]
     fn fifo_service_and_deadline_order_abandonment() {
         let mut q = WaitQueue::default();
-        q.push(Tick(1), Tick(9), 0, Tick(100), 0);
-        q.push(Tick(2), Tick(9), 1, Tick(50), 0);
-        q.push(Tick(3), Tick(9), 2, Tick(70), 0);
+        q.push(Tick(1), Tick(9), 0, Some(Tick(100)), 0);
+        q.push(Tick(2), Tick(9), 1, Some(Tick(50)), 0);
+        q.push(Tick(3), Tick(9), 2, Some(Tick(70)), 0);
+        q.push(Tick(4), Tick(9), 3, None, 0);
         assert_eq!(q.next_deadline(), Some(Tick(50)));
         let mut gone = vec![];
         q.expire(Tick(60), |w| gone.push(w.class));
         assert_eq!(gone, vec![1]);
-        assert_eq!(q.live, 2);
+        assert_eq!(q.live, 3);
         assert_eq!(q.pop().map(|w| w.class), Some(0));
         // The served call's deadline no longer counts.
         assert_eq!(q.next_deadline(), Some(Tick(70)));
         assert_eq!(q.pop().map(|w| w.class), Some(2));
+        // A call without a deadline waits until served.
         assert_eq!(q.next_deadline(), None);
+        q.expire(Tick(u64::MAX), |w| gone.push(w.class));
+        assert_eq!(gone, vec![1]);
+        assert_eq!(q.pop().map(|w| w.class), Some(3));
         assert_eq!(q.pop(), None);
     }
 
@@ -133,7 +143,7 @@ mod tests {
     fn memory_stays_bounded_by_waiting_calls() {
         let mut q = WaitQueue::default();
         for i in 0..100_000u64 {
-            q.push(Tick(i), Tick(1), 0, Tick(i + 1_000_000), 0);
+            q.push(Tick(i), Tick(1), 0, Some(Tick(i + 1_000_000)), 0);
             q.pop();
         }
         assert_eq!(q.live, 0);

@@ -65,6 +65,11 @@ pub struct PrimarySpec {
     pub autoscaler: AutoscalerSpec,
     /// The node layer under the workers; `None`: workers need no node.
     pub nodes: Option<NodesSpec>,
+    /// Which ready workers a scale-down removes.
+    pub scale_down_victim: Victim,
+    /// How long a removed worker's calls may run on before they are cut off
+    /// (`None`: until they finish).
+    pub drain_grace: Option<Tick>,
 }
 
 /// `[primary.nodes]`: nodes with room for `workers_per_node` workers each,
@@ -82,6 +87,16 @@ pub struct NodesSpec {
     pub scan_interval: Tick,
     /// How long a node must have been unneeded before it is removed.
     pub scale_down_unneeded_time: Tick,
+}
+
+/// Which ready workers a scale-down removes (launches still provisioning
+/// are cancelled first, newest first, either way).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Victim {
+    /// The most recently ready first, as a Kubernetes ReplicaSet does.
+    Newest,
+    /// The workers with the fewest calls first (ties: lowest id).
+    LeastLoaded,
 }
 
 /// How the autoscaler decides.
@@ -199,6 +214,9 @@ pub struct FallbackSpec {
     pub runtime_arch: Option<String>,
     pub health: Health,
     pub canary: Option<CanarySpec>,
+    /// How long a failing start takes, holding a concurrency slot, before
+    /// the call fails (`None`: it fails at once and holds nothing).
+    pub start_failure_latency: Option<Dist>,
 }
 
 /// Fallback health over the run. Its times are reported times (from
@@ -289,8 +307,13 @@ pub struct Action {
 
 #[derive(Clone, Debug)]
 pub struct Admission {
-    /// `None`: a call that finds no slot fails at once.
+    /// Whether a call that finds no slot may wait (else it fails at once).
+    pub waits: bool,
+    /// How long a caller waits before giving up (`None`: indefinitely).
     pub patience: Option<Dist>,
+    /// The system's own limit on a wait (`None`: unlimited). A waiting call
+    /// leaves at the earlier of its patience and this limit.
+    pub max_wait: Option<Tick>,
     pub queue_limit: Option<u64>,
 }
 

@@ -276,6 +276,9 @@ pub struct RawPrimary {
     pub calls_per_worker: i64,
     #[serde(default)]
     pub autoscaler: Option<RawAutoscaler>,
+    // Scale-down: which workers go, and how long their calls may run on.
+    pub scale_down_victim: Option<String>,
+    pub drain_grace: Option<RawLimit>,
     /// The node layer under the workers, if modelled.
     #[serde(default)]
     pub nodes: Option<RawNodes>,
@@ -377,6 +380,7 @@ pub struct RawFallback {
     pub runtime_arch: Option<String>,
     pub health: Option<RawHealth>,
     pub canary: Option<RawCanary>,
+    pub start_failure_latency: Option<RawDist>,
 }
 
 #[derive(Clone, Debug)]
@@ -460,7 +464,7 @@ pub struct RawAction {
 #[serde(deny_unknown_fields)]
 pub struct RawAdmission {
     #[serde(default)]
-    pub max_wait: Option<RawDur>,
+    pub max_wait: Option<RawLimit>,
     #[serde(default)]
     pub patience: Option<RawDist>,
     #[serde(default)]
@@ -475,4 +479,40 @@ pub struct RawCost {
     pub fallback_per_second: Option<f64>,
     /// Price of one node for an hour (with `[primary.nodes]`).
     pub node_hour: Option<f64>,
+}
+
+// ---------------------------------------------------------------------------
+// Limits that may be lifted: `max_wait`, `drain_grace`.
+// ---------------------------------------------------------------------------
+
+/// A duration or `"unlimited"` (`None`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RawLimit(pub Option<Tick>);
+
+impl<'de> Deserialize<'de> for RawLimit {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = RawLimit;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("\"unlimited\" or a duration such as \"90s\", \"4m\", \"1h30m\" or a number of seconds")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<RawLimit, E> {
+                if s.trim() == "unlimited" {
+                    return Ok(RawLimit(None));
+                }
+                RawDurVisitor.visit_str(s).map(|d| RawLimit(Some(d.0)))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawLimit, E> {
+                RawDurVisitor.visit_i64(v).map(|d| RawLimit(Some(d.0)))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawLimit, E> {
+                RawDurVisitor.visit_u64(v).map(|d| RawLimit(Some(d.0)))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<RawLimit, E> {
+                RawDurVisitor.visit_f64(v).map(|d| RawLimit(Some(d.0)))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }

@@ -13,6 +13,8 @@
 //! - `fit`: `surgesim fit` closed loop from a known scenario, and bad logs.
 //! - `html_report`: `surgesim report`, `--report` and the Markdown summaries.
 //! - `incident`: the 07:00 incident replay and its counterfactuals.
+//! - `drain`: scale-down victims and drain grace, failing fallback starts
+//!   that hold a slot, `max_wait = "unlimited"` and patience with max_wait.
 //! - `digests`: the bundled scenarios' outputs against pinned digests
 //!   (`digests.txt`).
 //! - `inputs`: bounded input, non-regular files, messages that echo nothing
@@ -38,6 +40,7 @@ mod common;
 mod check;
 mod cli;
 mod digests;
+mod drain;
 mod fit;
 mod hostile;
 mod html_report;

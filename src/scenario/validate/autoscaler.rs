@@ -37,7 +37,8 @@ pub(super) fn validate_primary(cx: &Ctx, p: &RawPrimary) -> R<PrimarySpec> {
             ),
         );
     }
-    Ok(PrimarySpec { workers, calls_per_worker, autoscaler, nodes: None })
+    let (scale_down_victim, drain_grace) = super::drain::validate_scale_down(cx, p)?;
+    Ok(PrimarySpec { workers, calls_per_worker, autoscaler, nodes: None, scale_down_victim, drain_grace })
 }
 
 fn validate_autoscaler(cx: &Ctx, a: Option<&RawAutoscaler>, workers: i64) -> R<AutoscalerSpec> {

@@ -111,5 +111,10 @@ pub(super) fn validate_fallback(cx: &Ctx, raw: &RawFallback, warnings: &mut Vec<
         runtime_arch: fb.runtime_arch.clone(),
         health,
         canary,
+        start_failure_latency: fb
+            .start_failure_latency
+            .as_ref()
+            .map(|d| validate_dist(cx, &f("start_failure_latency"), d))
+            .transpose()?,
     })
 }

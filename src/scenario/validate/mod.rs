@@ -12,6 +12,7 @@ mod classes;
 mod columns;
 mod ctx;
 mod dist;
+mod drain;
 mod fallback;
 mod nodes;
 mod trace;
@@ -22,7 +23,6 @@ use self::ctx::{Ctx, R};
 use self::dist::validate_dist;
 use super::raw::{RawAdmission, RawCost, RawScenario};
 use super::{Admission, CostSpec, Scenario};
-use crate::dist::Dist;
 use crate::time::{format_clock, parse_clock, Tick};
 
 /// Longest scenario name, in characters.
@@ -152,22 +152,27 @@ fn parse_window(cx: &Ctx, field: &str, text: &str, clock_start: u64, duration: T
 
 fn validate_admission(cx: &Ctx, a: Option<&RawAdmission>) -> R<Admission> {
     let Some(a) = a else {
-        return Ok(Admission { patience: None, queue_limit: None });
+        return Ok(Admission { waits: false, patience: None, max_wait: None, queue_limit: None });
     };
-    let patience = match (&a.max_wait, &a.patience) {
-        (Some(_), Some(_)) => {
-            return cx.err("admission.patience", "give either max_wait (fixed) or patience (a distribution), not both")
+    let patience = a.patience.as_ref().map(|d| validate_dist(cx, "admission.patience", d)).transpose()?;
+    // max_wait: absent → no limit of the system's own (calls wait only if
+    // they have a patience); "0s" → no waiting; "unlimited" → wait forever.
+    let (waits, max_wait) = match (a.max_wait.map(|l| l.0), &patience) {
+        (Some(Some(Tick::ZERO)), Some(_)) => {
+            return cx.err("admission.max_wait", "\"0s\" means calls never wait, so `patience` would never apply; give max_wait > 0, \"unlimited\", or drop patience")
         }
-        (Some(w), None) if w.0 == Tick::ZERO => None,
-        (Some(w), None) => Some(Dist::Deterministic { value: w.0.as_secs_f64() }),
-        (None, Some(d)) => Some(validate_dist(cx, "admission.patience", d)?),
-        (None, None) => None,
+        (Some(Some(Tick::ZERO)), None) => (false, None),
+        (Some(limit), _) => (true, limit),
+        (None, p) => (p.is_some(), None),
     };
     let queue_limit = a.queue_limit.map(|q| cx.count("admission.queue_limit", q, 0).map(u64::from)).transpose()?;
-    if patience.is_none() && queue_limit.is_some() {
-        return cx.err("admission.queue_limit", "applies only when calls may wait (max_wait > 0 or patience)");
+    if !waits && queue_limit.is_some() {
+        return cx.err(
+            "admission.queue_limit",
+            "applies only when calls may wait (max_wait > 0, \"unlimited\", or patience)",
+        );
     }
-    Ok(Admission { patience, queue_limit })
+    Ok(Admission { waits, patience, max_wait, queue_limit })
 }
 
 fn validate_cost(cx: &Ctx, c: Option<&RawCost>) -> R<CostSpec> {

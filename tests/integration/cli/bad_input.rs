@@ -219,9 +219,9 @@ const BAD: &[Case] = &[
         &["canary-action-no-effect.toml", "`fallback.canary.on_detect[0]`"],
     ),
     case(
-        "admission with max_wait and patience",
+        "admission with patience but max_wait 0s",
         &["run", "fx:bad/admission-both.toml"],
-        &["admission-both.toml", "`admission.patience`"],
+        &["admission-both.toml", "`admission.max_wait`"],
     ),
     case(
         "queue_limit when calls cannot wait",

@@ -27,11 +27,11 @@ fn check_run(p: &ScenarioP, sc: &Scenario, r: &RunResult) -> Result<(), TestCase
     let t = &r.totals;
     // Conservation: every call that arrived in the reported span was
     // served (primary or fallback), turned away (for one of the reasons),
-    // abandoned, or is still waiting at the end.
+    // abandoned, cut off by a drain, or is still waiting at the end.
     let turned_away: u64 = t.failed_by.iter().sum();
     prop_assert_eq!(
         t.arrived,
-        t.served_primary + t.served_fallback + turned_away + t.abandoned + r.waiting_end,
+        t.served_primary + t.served_fallback + turned_away + t.abandoned + t.drain_timeout + r.waiting_end,
         "conservation: {:?}",
         t
     );

@@ -138,7 +138,7 @@ fn assert_counts_le(what: &str, part: &Counts, whole: &Counts) {
 }
 
 fn outcomes(c: &Counts) -> u64 {
-    c.served_primary + c.served_fallback + rejected(c) + c.abandoned
+    c.served_primary + c.served_fallback + rejected(c) + c.abandoned + c.drain_timeout
 }
 
 fn check_conservation(name: &str, sc: &Scenario, r: &RunResult) {
@@ -149,16 +149,17 @@ fn check_conservation(name: &str, sc: &Scenario, r: &RunResult) {
     assert_eq!(
         t.arrived,
         outcomes(t) + r.waiting_end,
-        "{what}: arrived {} ≠ served_primary {} + served_fallback {} + turned away {} + abandoned {} + waiting_end {}",
+        "{what}: arrived {} ≠ served_primary {} + served_fallback {} + turned away {} + abandoned {} + cut off by a drain {} + waiting_end {}",
         t.arrived,
         t.served_primary,
         t.served_fallback,
         rejected(t),
         t.abandoned,
+        t.drain_timeout,
         r.waiting_end
     );
     assert!(
-        t.failed_fallback_eligible <= rejected(t) + t.abandoned,
+        t.failed_fallback_eligible <= rejected(t) + t.abandoned + t.drain_timeout,
         "{what}: more failures of eligible calls than failures: {t:?}"
     );
     // Classes partition the totals; each class conserves its calls, and
