@@ -53,6 +53,7 @@ table{border-collapse:collapse;font-size:.88rem;min-width:50%}
 th,td{padding:4px 10px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
 th{background:var(--soft);font-weight:600;white-space:nowrap}
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+td.t{min-width:18em}
 td .ci{display:block;font-size:.76rem;color:var(--muted)}
 tbody tr:nth-child(even){background:#fafbfc}
 tr.base td{font-style:italic}

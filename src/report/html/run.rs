@@ -241,7 +241,7 @@ fn causes(f: &Folder, id: &str) -> Result<String, ReportError> {
         for &i in &reasons {
             cells.push(Cell::num(c.num(r, i)?, 6));
         }
-        cells.push(Cell::text(&c.rows[r][cause]));
+        cells.push(Cell::text(&c.rows[r][cause]).class("t"));
         rows.push((String::new(), cells));
     }
     let h: Vec<(&str, bool)> = headers.iter().map(|(a, b)| (a.as_str(), *b)).collect();
