@@ -73,7 +73,7 @@ pub(crate) fn parse_window(text: &str, clock_start: u64, duration: Tick) -> Resu
                 format!("before clock_start ({start})")
             }
             _ => format!(
-                "at {} ({from} from the start), when the run has ended",
+                "after the run ends, at {} ({from} from the start)",
                 format_day_clock(cs as f64 + from.as_secs_f64())
             ),
         };
@@ -81,7 +81,7 @@ pub(crate) fn parse_window(text: &str, clock_start: u64, duration: Tick) -> Resu
     }
     if to > duration {
         return Err(format!(
-            "{text:?}: the window ends at {} ({to} from the start), after the run; {covers}",
+            "{text:?}: the window ends after the run, at {} ({to} from the start); {covers}",
             format_day_clock(cs as f64 + to.as_secs_f64())
         ));
     }
@@ -124,7 +124,7 @@ mod tests {
         assert_eq!(w("+1d07:00..+1d08:00", cs, 48 * H), Ok((9 * H, 10 * H)));
         assert_eq!(w("+2d07:00..+2d08:00", cs, 48 * H), Ok((33 * H, 34 * H)));
         assert!(w("+0d07:00..+0d08:00", cs, 48 * H).unwrap_err().contains("before clock_start (22:00:00)"));
-        assert!(w("+3d07:00..+3d08:00", cs, 48 * H).unwrap_err().contains("when the run has ended"));
+        assert!(w("+3d07:00..+3d08:00", cs, 48 * H).unwrap_err().contains("starts after the run ends"));
     }
 
     #[test]
@@ -135,9 +135,9 @@ mod tests {
             ("35m..20m", "must end after it starts"),
             ("1200..1200", "must end after it starts"),
             ("06:00..07:00", "before clock_start (06:30:00)"),
-            ("07:00..09:00", "after the run"),
-            ("1h..2h", "after the run"),
-            ("2h..3h", "when the run has ended"),
+            ("07:00..09:00", "ends after the run"),
+            ("1h..2h", "ends after the run"),
+            ("2h..3h", "starts after the run ends"),
             ("07:00..35m", "same form"),
             ("07:00", "expected FROM..TO"),
             ("7am..8am", "is not a duration"),
