@@ -167,6 +167,30 @@ pub fn parse_clock(text: &str) -> Result<u64, TimeParseError> {
     Ok(vals[0] * 3600 + vals[1] * 60 + vals[2])
 }
 
+/// Parses `+Nd` followed by a clock label (`+1d07:00`, `+0d23:30:15`): the
+/// clock time N days after the first day, as seconds after that day's midnight.
+pub fn parse_day_clock(text: &str) -> Result<u64, TimeParseError> {
+    let err = || TimeParseError::Clock(text.to_string());
+    let rest = text.trim().strip_prefix('+').ok_or_else(err)?;
+    let (days, clock) = rest.split_once('d').ok_or_else(err)?;
+    if days.is_empty() || days.len() > 5 || !days.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(err());
+    }
+    let days: u64 = days.parse().map_err(|_| err())?;
+    let secs = parse_clock(clock).map_err(|_| err())?;
+    Ok(days * 86_400 + secs)
+}
+
+/// Formats seconds after the first midnight as `HH:MM:SS`, with a `+Nd`
+/// prefix on later days (`+1d07:00:00`): the form [`parse_day_clock`] reads.
+pub fn format_day_clock(secs: f64) -> String {
+    let s = secs.max(0.0).floor() as u64;
+    match s / 86_400 {
+        0 => format_clock(s as f64),
+        d => format!("+{d}d{}", format_clock(s as f64)),
+    }
+}
+
 /// Formats seconds after midnight as `HH:MM:SS` (wrapping past 24h).
 pub fn format_clock(secs: f64) -> String {
     let s = secs.max(0.0).floor() as u64 % 86_400;
@@ -219,5 +243,18 @@ mod tests {
         assert!(parse_clock("25:00").is_err());
         assert!(parse_clock("7").is_err());
         assert_eq!(format_clock(7.0 * 3600.0 + 65.0), "07:01:05");
+    }
+
+    #[test]
+    fn day_clock_labels() {
+        assert_eq!(parse_day_clock("+1d07:00").unwrap(), 86_400 + 7 * 3600);
+        assert_eq!(parse_day_clock(" +0d23:30:15 ").unwrap(), 23 * 3600 + 1800 + 15);
+        assert_eq!(parse_day_clock("+12d00:00").unwrap(), 12 * 86_400);
+        for bad in ["07:00", "+d07:00", "+1d", "+1d25:00", "1d07:00", "+-1d07:00", "+1x07:00", "+1d07:00:00:00"] {
+            assert!(parse_day_clock(bad).is_err(), "{bad:?} accepted");
+        }
+        assert_eq!(format_day_clock(7.0 * 3600.0), "07:00:00");
+        assert_eq!(format_day_clock(86_400.0 + 7.0 * 3600.0 + 0.5), "+1d07:00:00");
+        assert_eq!(format_day_clock(2.0 * 86_400.0), "+2d00:00:00");
     }
 }

@@ -30,7 +30,7 @@ pub struct CompareArgs {
     /// Seed for all (default: the base scenario's).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Reporting window for all, e.g. 07:00..07:15.
+    /// Reporting window for all: 07:00..07:15, +1d07:00..+1d07:15, 20m..35m or 1200..2100.
     #[arg(long)]
     pub window: Option<String>,
     #[command(flatten)]

@@ -73,7 +73,8 @@ pub struct ScenarioArgs {
     /// Override a scenario field by its dotted path, e.g. primary.workers=400.
     #[arg(long = "set", value_name = "PATH=VALUE")]
     pub set: Vec<String>,
-    /// Reporting window against clock_start, e.g. 07:00..07:15.
+    /// Reporting window: clock times against clock_start (07:00..07:15,
+    /// +1d07:00..+1d07:15) or offsets from the start (20m..35m, 1200..2100).
     #[arg(long)]
     pub window: Option<String>,
 }

@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::experiment::{Aggregate, Stat};
 use crate::observe::REASONS;
 use crate::scenario::Scenario;
-use crate::time::format_clock;
+use crate::time::{format_clock, format_day_clock};
 
 #[derive(Serialize)]
 pub struct Summary<'a> {
@@ -23,19 +23,30 @@ pub struct Summary<'a> {
     pub duration_s: f64,
     pub bin_s: f64,
     pub warmup_s: f64,
-    /// Reporting window as clock labels, if one was given.
-    pub window: Option<[String; 2]>,
+    /// The reporting window, if one was given: its bounds and the means of
+    /// the same totals for the calls that arrived in it.
+    pub window: Option<Window>,
     /// Confidence level of every `ci95`.
     pub confidence: f64,
     /// Means of the main totals (calls that arrived in the reported span).
     pub totals: Totals,
     /// Means of the same totals per call class.
     pub classes: BTreeMap<&'a str, Totals>,
-    /// Means of the same totals for calls that arrived in the window.
-    pub window_totals: Option<Totals>,
     /// Every metric: mean, sd, 95 % interval, runs it applied to.
     pub metrics: BTreeMap<&'a str, &'a Stat>,
     pub warnings: &'a [String],
+}
+
+/// The window section: `[from_s, to_s)` from the start, the same bounds as
+/// clock labels (`+1d07:00:00` on a later day), and the window's totals.
+#[derive(Serialize)]
+pub struct Window {
+    pub from_s: f64,
+    pub to_s: f64,
+    pub from_clock: String,
+    pub to_clock: String,
+    #[serde(flatten)]
+    pub totals: Totals,
 }
 
 #[derive(Serialize)]
@@ -80,11 +91,16 @@ pub fn summary<'a>(sc: &'a Scenario, agg: &'a Aggregate) -> Summary<'a> {
         duration_s: sc.duration.as_secs_f64(),
         bin_s: sc.bin.as_secs_f64(),
         warmup_s: sc.warmup.as_secs_f64(),
-        window: sc.window.map(|(a, b)| [format_clock(cs + a.as_secs_f64()), format_clock(cs + b.as_secs_f64())]),
+        window: sc.window.map(|(a, b)| Window {
+            from_s: a.as_secs_f64(),
+            to_s: b.as_secs_f64(),
+            from_clock: format_day_clock(cs + a.as_secs_f64()),
+            to_clock: format_day_clock(cs + b.as_secs_f64()),
+            totals: totals(agg, "window."),
+        }),
         confidence: 0.95,
         totals: totals(agg, ""),
         classes: sc.classes.iter().map(|c| (c.name.as_str(), totals(agg, &format!("class.{}.", c.name)))).collect(),
-        window_totals: sc.window.map(|_| totals(agg, "window.")),
         metrics: agg.metrics.iter().map(|(k, s)| (k.as_str(), s)).collect(),
         warnings: &sc.warnings,
     }

@@ -5,7 +5,7 @@ use std::fmt::Write;
 use crate::experiment::{Aggregate, Stat};
 use crate::report::sig;
 use crate::scenario::Scenario;
-use crate::time::format_clock;
+use crate::time::{format_clock, format_day_clock};
 
 fn cell(s: &Stat) -> String {
     match s.ci95 {
@@ -52,9 +52,9 @@ pub fn render(sc: &Scenario, agg: &Aggregate) -> String {
         let _ = writeln!(out, "warning: {w}");
     }
     let cs = sc.clock_start as f64;
-    let window = sc
-        .window
-        .map(|(a, b)| format!("window {}..{}", format_clock(cs + a.as_secs_f64()), format_clock(cs + b.as_secs_f64())));
+    let window = sc.window.map(|(a, b)| {
+        format!("window {}..{}", format_day_clock(cs + a.as_secs_f64()), format_day_clock(cs + b.as_secs_f64()))
+    });
     let width = MAIN.iter().map(|m| m.len()).max().unwrap_or(0) + 2;
     let _ = write!(
         out,

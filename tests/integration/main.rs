@@ -31,6 +31,8 @@
 //! - `shell`: completions and the man page.
 //! - `k8s_manifest`: the Kubernetes Indexed Job manifest in docs/.
 //! - `scaler`: the scaler against the HPA, KEDA and the metric pipeline.
+//! - `windows`: the reporting window as clock times, day offsets, durations
+//!   or seconds, and its section of summary.json.
 //!
 //! `common` holds the helpers they share; fixtures stay in `tests/fixtures/`.
 //! Run one topic with e.g. `cargo test --test integration theory::`.
@@ -58,3 +60,4 @@ mod shell;
 mod sweep;
 mod sweep_hardening;
 mod theory;
+mod windows;

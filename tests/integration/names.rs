@@ -204,9 +204,14 @@ fn one_name_per_quantity_across_the_output_files() {
     for (prefix, group) in object(&s, "classes")
         .iter()
         .map(|(c, t)| (format!("class.{c}."), t))
-        .chain(std::iter::once(("window.".to_string(), &s["window_totals"])))
+        .chain(std::iter::once(("window.".to_string(), &s["window"])))
     {
-        let group = flat_totals(group.as_object().unwrap_or_else(|| panic!("{prefix}: totals missing")));
+        let mut group = group.as_object().unwrap_or_else(|| panic!("{prefix}: totals missing")).clone();
+        // The window section holds its bounds beside its totals.
+        for bound in ["from_s", "to_s", "from_clock", "to_clock"] {
+            assert_eq!(group.remove(bound).is_some(), prefix == "window.", "{prefix}: {bound}");
+        }
+        let group = flat_totals(&group);
         assert_eq!(group.keys().collect::<Vec<_>>(), totals.keys().collect::<Vec<_>>(), "{prefix} names differ");
         for (k, v) in group {
             let m = metrics.get(&format!("{prefix}{k}")).unwrap_or_else(|| panic!("no metric {prefix}{k}"));

@@ -273,13 +273,23 @@ pub struct Summary {
     pub duration_s: f64,
     pub bin_s: f64,
     pub warmup_s: f64,
-    pub window: Option<[String; 2]>,
+    pub window: Option<Window>,
     pub confidence: f64,
     pub totals: Totals,
     pub classes: BTreeMap<String, Totals>,
-    pub window_totals: Option<Totals>,
     pub metrics: BTreeMap<String, Est>,
     pub warnings: Vec<String>,
+}
+
+/// The window section: its bounds and its totals.
+#[derive(Debug, Deserialize)]
+pub struct Window {
+    pub from_s: f64,
+    pub to_s: f64,
+    pub from_clock: String,
+    pub to_clock: String,
+    #[serde(flatten)]
+    pub totals: Totals,
 }
 
 #[derive(Debug, Deserialize)]

@@ -63,7 +63,7 @@ fn metric(sm: &Summary, name: &str) -> Option<Est> {
 fn key_figures(sm: &Summary) -> String {
     let pre = if sm.window.is_some() { "window." } else { "" };
     let scope = match &sm.window {
-        Some([a, b]) => format!("calls that arrived in the window {a}–{b}"),
+        Some(w) => format!("calls that arrived in the window {}–{}", w.from_clock, w.to_clock),
         None => "calls that arrived in the reported span".to_string(),
     };
     let mut s = format!(
@@ -100,10 +100,10 @@ fn brief(sm: &Summary) -> String {
         ("warm-up", format!("{} s simulated before {} and not reported", num(sm.warmup_s), sm.clock_start)),
         ("time bins", format!("{} s", num(sm.bin_s))),
     ];
-    if let Some([a, b]) = &sm.window {
+    if let Some(w) = &sm.window {
         facts.push((
             "reporting window",
-            format!("{a} – {b} (calls that arrived in it, whatever happened to them later)"),
+            format!("{} – {} (calls that arrived in it, whatever happened to them later)", w.from_clock, w.to_clock),
         ));
     }
     let classes: Vec<String> = sm
@@ -136,7 +136,7 @@ pub fn dl(facts: &[(&str, String)]) -> String {
 fn summary_table(sm: &Summary, id: &str) -> String {
     let cs = clock_secs(&sm.clock_start).unwrap_or(0.0);
     let span = format!("{}..{}", sm.clock_start, format_clock(cs + sm.duration_s));
-    let win = sm.window.as_ref().map(|[a, b]| format!("window {a}..{b}"));
+    let win = sm.window.as_ref().map(|w| format!("window {}..{}", w.from_clock, w.to_clock));
     let mut headers = vec![("metric", false), (span.as_str(), true)];
     if let Some(w) = &win {
         headers.push((w.as_str(), true));
@@ -159,7 +159,8 @@ fn summary_table(sm: &Summary, id: &str) -> String {
 }
 
 fn window(f: &Folder, sm: &Summary, id: &str) -> Result<String, ReportError> {
-    let (Some([a, b]), Some(wt)) = (&sm.window, &sm.window_totals) else { return Ok(String::new()) };
+    let Some(w) = &sm.window else { return Ok(String::new()) };
+    let (a, b, wt) = (&w.from_clock, &w.to_clock, &w.totals);
     let mut s = String::from("<h3>The window</h3>\n");
     let _ = writeln!(
         s,
@@ -173,11 +174,7 @@ fn window(f: &Folder, sm: &Summary, id: &str) -> Result<String, ReportError> {
         esc(&sig(wt.served_primary, 6)),
         esc(&sig(wt.served_fallback, 6))
     );
-    let (Some(cs), Some(wa), Some(wb)) = (clock_secs(&sm.clock_start), clock_secs(a), clock_secs(b)) else {
-        return Ok(s);
-    };
-    let rel = |c: f64| if c < cs { c + 86_400.0 - cs } else { c - cs };
-    let (lo, hi) = (rel(wa), rel(wb));
+    let (lo, hi) = (w.from_s, w.to_s);
     let ts = f.csv("timeseries.csv")?;
     let t0 = ts.col("t_start_s")?;
     let cols = [

@@ -3,8 +3,9 @@
 //! Each check names the field by its dotted path, says what was found and
 //! what would be valid. Nothing here panics on any input. One file per
 //! section: [`classes`], [`dist`] (durations), [`arrivals`] and [`trace`],
-//! [`autoscaler`] (the primary pool), [`fallback`]; the shared checks are
-//! in [`ctx`] and the one CSV reader in [`columns`].
+//! [`autoscaler`] (the primary pool), [`fallback`], [`window`] (the
+//! reporting window); the shared checks are in [`ctx`] and the one CSV
+//! reader in [`columns`].
 
 mod arrivals;
 mod autoscaler;
@@ -16,6 +17,7 @@ mod drain;
 mod fallback;
 mod nodes;
 mod trace;
+mod window;
 
 use std::path::Path;
 
@@ -23,7 +25,7 @@ use self::ctx::{Ctx, R};
 use self::dist::validate_dist;
 use super::raw::{RawAdmission, RawCost, RawScenario};
 use super::{Admission, CostSpec, Scenario};
-use crate::time::{format_clock, parse_clock, Tick};
+use crate::time::{parse_clock, Tick};
 
 /// Longest scenario name, in characters.
 pub const MAX_NAME_CHARS: usize = 100;
@@ -125,29 +127,8 @@ pub(crate) fn validate(raw: RawScenario, path: &str, base: &Path) -> R<Scenario>
     })
 }
 
-/// `"07:00..07:15"` against `clock_start`, as offsets within the run.
-pub(crate) fn parse_window_str(text: &str, clock_start: u64, duration: Tick) -> Result<(Tick, Tick), String> {
-    let (a, b) = text.split_once("..").ok_or_else(|| format!("{text:?}: expected HH:MM..HH:MM, e.g. 07:00..07:15"))?;
-    let (ca, cb) = (parse_clock(a).map_err(|e| e.to_string())?, parse_clock(b).map_err(|e| e.to_string())?);
-    let off = |c: u64| Tick::from_secs((c + 86_400 - clock_start) % 86_400);
-    let (from, to) = (off(ca), off(cb));
-    let start = format_clock(clock_start as f64);
-    let end = format_clock((clock_start + duration.0 / 1_000_000) as f64);
-    if from >= duration {
-        let when = if ca < clock_start { format!("before clock_start ({start})") } else { "after the run ends".into() };
-        return Err(format!("{text:?}: the window starts {when}; the run covers {start}..{end}"));
-    }
-    if to > duration {
-        return Err(format!("{text:?}: the window ends after the run, which covers {start}..{end}"));
-    }
-    if from >= to {
-        return Err(format!("{text:?}: the window must end after it starts"));
-    }
-    Ok((from, to))
-}
-
 fn parse_window(cx: &Ctx, field: &str, text: &str, clock_start: u64, duration: Tick) -> R<(Tick, Tick)> {
-    parse_window_str(text, clock_start, duration).or_else(|m| cx.err(field, m))
+    window::parse_window(text, clock_start, duration).or_else(|m| cx.err(field, m))
 }
 
 fn validate_admission(cx: &Ctx, a: Option<&RawAdmission>) -> R<Admission> {

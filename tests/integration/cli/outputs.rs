@@ -150,9 +150,10 @@ fn timeseries_csv_has_the_documented_columns_and_adds_up_to_the_totals() {
 fn a_window_is_reported_in_summary_json() {
     let (_t, dir) = run_ok(&small(), &["--window", "07:01..07:03"]);
     let s = summary(&dir);
-    assert_eq!(s["window"], serde_json::json!(["07:01:00", "07:03:00"]));
-    let inside = num(&s, "window_totals.arrived");
-    assert!(inside > 0.0 && inside < num(&s, "totals.arrived"), "window_totals.arrived = {inside}");
+    assert_eq!(s["window"]["from_clock"], "07:01:00");
+    assert_eq!(s["window"]["to_clock"], "07:03:00");
+    let inside = num(&s, "window.arrived");
+    assert!(inside > 0.0 && inside < num(&s, "totals.arrived"), "window.arrived = {inside}");
 }
 
 // ---------------------------------------------------------------------------
