@@ -1,8 +1,8 @@
 //! The bottom tier of the ladder queue: the bucket being delivered, sorted
 //! by packed key (counting sort, then insertion sort), beside the side heap.
 
+use super::entry::Entry;
 use super::heap::Heap;
-use super::Entry;
 
 /// Sorts `from` by key into `run` (emptying `from`): a counting sort on
 /// time into about one slot per entry, then an insertion sort, which has

@@ -1,7 +1,7 @@
 //! The 4-ary min-heap of entries by key that holds events pushed into the
 //! bottom tier's range while it is being delivered.
 
-use super::Entry;
+use super::entry::Entry;
 
 /// A 4-ary min-heap of entries by key: the bottom's side heap. Keys and
 /// events live in parallel vectors, so a sift step reads only the four

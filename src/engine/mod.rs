@@ -41,6 +41,7 @@
 //! takes a sequence number like any push, so the ordering contract holds.
 
 mod bottom;
+mod entry;
 mod heap;
 mod queue;
 #[cfg(test)]
@@ -49,20 +50,6 @@ mod tests;
 pub use queue::EventQueue;
 
 use crate::time::Tick;
-
-/// A pending event and its packed key `(time << 64) | sequence`.
-#[derive(Clone, Debug)]
-struct Entry<E> {
-    key: u128,
-    event: E,
-}
-
-impl<E> Entry<E> {
-    #[inline]
-    fn time(&self) -> u64 {
-        (self.key >> 64) as u64
-    }
-}
 
 /// A model driven by the engine: it receives each event with the queue so it
 /// can schedule more.

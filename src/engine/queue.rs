@@ -3,8 +3,8 @@
 //! the public [`EventQueue`] with its stream slot.
 
 use super::bottom::{sort_into, Bottom};
+use super::entry::Entry;
 use super::heap::Heap;
-use super::Entry;
 use crate::time::Tick;
 
 /// A bucket holding more events than this is split over a finer rung;

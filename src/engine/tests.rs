@@ -2,6 +2,7 @@
 //! the bottom's sort, and a sorted reference under mixed pushes and pops.
 
 use super::bottom::sort_into;
+use super::entry::Entry;
 use super::queue::{CHUNK, MAX_BUCKETS};
 use super::*;
 use proptest::prelude::*;
