@@ -45,6 +45,7 @@ pub mod dist;
 pub mod engine;
 pub mod experiment;
 pub mod fit;
+pub mod fmt;
 pub mod input;
 pub mod model;
 pub mod observe;

@@ -2,7 +2,8 @@
 //!
 //! This module owns everything between "a scenario file plus some ranges"
 //! and "rows of numbers": it knows nothing of flags, terminals or folders
-//! (the CLI reads and writes files; `report` draws plots).
+//! (the CLI reads and writes files; `report` draws plots and reads the
+//! headroom curves back from `sweep.csv`).
 //!
 //! - [`axis`]: one `path=FROM..TO:STEP` range and its values, integers kept
 //!   integers, floats free of accumulated drift.
@@ -16,7 +17,6 @@
 //!   per-run values of the sweep metrics and their means and intervals.
 //! - [`rows`]: `sweep.csv` — rendering, reading back, and joining parts.
 //! - [`shard`]: `--shard K/N`, the part manifest and the checks of `merge`.
-//! - [`curves`]: headroom curves (failures against the first axis).
 //! - [`plan`]: the smallest value meeting an objective, by bisection with
 //!   batched replications.
 //! - [`frontier`]: the largest surge each capacity survives.
@@ -30,13 +30,12 @@
 //!
 //! # Determinism
 //! Results are gathered in (point, replication) order whatever thread
-//! finished first, and every number is rendered with [`crate::report::num`]
+//! finished first, and every number is rendered with [`crate::fmt::num`]
 //! (the shortest form that reads back exactly), so `sweep.csv` is
 //! byte-identical under any thread count and under any sharding.
 
 pub mod axis;
 pub mod base;
-pub mod curves;
 mod error;
 pub mod frontier;
 pub mod grid;

@@ -15,10 +15,10 @@ use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
+use surgesim::report::curves::curves;
 use surgesim::report::{plot, Staged};
 use surgesim::scenario::{overrides::Override, Scenario};
 use surgesim::slo::SloSet;
-use surgesim::sweep::curves::curves;
 use surgesim::sweep::rows::Table;
 use surgesim::sweep::runs::{metrics_for, run_lazily};
 use surgesim::sweep::shard::{self, Part, SweepInfo};

@@ -7,7 +7,7 @@ use std::fmt::Write;
 
 use super::durations::DurationFit;
 use super::{ClassFit, Fit};
-use crate::report::sig;
+use crate::fmt::sig;
 use crate::time::Tick;
 
 /// Mean duration assumed for a class without durations (a placeholder).

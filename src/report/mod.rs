@@ -4,6 +4,7 @@
 //! run never leaves a half-written result that looks whole.
 
 pub mod causes;
+pub mod curves;
 pub mod html;
 pub mod json;
 pub mod markdown;
@@ -13,32 +14,5 @@ pub mod plot;
 pub mod table;
 pub mod timeseries;
 
+pub use crate::fmt::{num, sig};
 pub use output::{OutputError, Staged, MARKER};
-
-/// Formats a float for CSV/terminal: the shortest exact form, integers
-/// without a fraction.
-pub fn num(v: f64) -> String {
-    if v.is_nan() {
-        return String::new();
-    }
-    if v == v.trunc() && v.abs() < 1e15 {
-        format!("{}", v as i64)
-    } else {
-        format!("{v}")
-    }
-}
-
-/// Rounds to `digits` significant digits for display.
-pub fn sig(v: f64, digits: usize) -> String {
-    if v == 0.0 || !v.is_finite() {
-        return num(v);
-    }
-    let mag = v.abs().log10().floor() as i32;
-    let decimals = (digits as i32 - 1 - mag).max(0) as usize;
-    let s = format!("{v:.decimals$}");
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        s
-    }
-}

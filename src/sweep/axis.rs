@@ -9,7 +9,7 @@
 
 use std::fmt;
 
-use crate::report::num;
+use crate::fmt::num;
 
 /// Largest number of values one axis may take.
 pub const MAX_VALUES: usize = 1_000_000;

@@ -13,9 +13,10 @@ pub enum SweepError {
     /// (`--vary primary.workers=300..600:50`), `at` the values.
     #[error("{ranges}: at {at}: {msg}")]
     Point { ranges: String, at: String, msg: String },
-    /// The grid has more points than [`super::grid::MAX_POINTS`].
-    #[error("the grid has {points} points ({ranges}); at most {max} are allowed: use larger steps or fewer --vary", max = super::grid::MAX_POINTS)]
-    TooLarge { points: u128, ranges: String },
+    /// The grid has more points than `max` (the grid's limit,
+    /// `grid::MAX_POINTS`).
+    #[error("the grid has {points} points ({ranges}); at most {max} are allowed: use larger steps or fewer --vary")]
+    TooLarge { points: u128, ranges: String, max: usize },
     /// The base scenario itself does not load.
     #[error(transparent)]
     Scenario(#[from] crate::scenario::ScenarioError),

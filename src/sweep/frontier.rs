@@ -19,8 +19,8 @@
 use rayon::prelude::*;
 
 use super::axis::{round12, AxisValue, Range};
+use super::error::SweepError;
 use super::plan::{probe, PlanSpec, Probe};
-use super::SweepError;
 use crate::scenario::Scenario;
 
 /// Where the frontier lies relative to the stress range.

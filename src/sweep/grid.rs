@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::axis::{Axis, AxisValue};
-use super::SweepError;
+use super::error::SweepError;
 
 /// Largest number of points a grid may have (the product of the axes'
 /// lengths). `sweep --help` states it; a larger grid is refused before
@@ -57,7 +57,7 @@ impl Grid {
             return Ok(());
         }
         let sizes = self.axes.iter().map(|a| format!("{} {} ({} values)", a.flag, a.arg, a.len()));
-        Err(SweepError::TooLarge { points: total, ranges: sizes.collect::<Vec<_>>().join(" × ") })
+        Err(SweepError::TooLarge { points: total, ranges: sizes.collect::<Vec<_>>().join(" × "), max: MAX_POINTS })
     }
 
     /// The point with index `index` (< [`Grid::len`]).

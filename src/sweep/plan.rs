@@ -21,7 +21,7 @@
 //! runs.
 
 use super::axis::AxisValue;
-use super::SweepError;
+use super::error::SweepError;
 use crate::experiment::{run_replications, Aggregate};
 use crate::model::RunOptions;
 use crate::scenario::Scenario;

@@ -14,7 +14,7 @@ use std::fmt::Write;
 
 use super::info::SweepInfo;
 use super::runs::PointResult;
-use crate::report::{num, sig};
+use crate::fmt::{num, sig};
 
 /// A `sweep.csv` as cells.
 #[derive(Clone, Debug, PartialEq)]

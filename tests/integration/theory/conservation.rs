@@ -232,7 +232,7 @@ fn pending_events_bounded_by_calls_in_flight() {
         r.totals.served_primary
     );
     // The queue's storage, counted in slots: each tier is bounded by a
-    // multiple of the peak pending events (src/engine.rs, `allocated`): top,
+    // multiple of the peak pending events (src/engine/queue.rs, `allocated`): top,
     // sorted run, scratch and side heap by 2x each (vector doubling), the
     // chunks by 2 x (1 + CHUNK = 8) x; plus the initial reservation of one
     // slot per primary slot and 16.

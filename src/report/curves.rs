@@ -6,8 +6,8 @@
 //! plot's own [`Curve`]s, labelled by the values of the parameters each
 //! holds fixed (empty when only one parameter varies).
 
-use super::rows::Table;
 use crate::report::plot::{Curve, CurvePoint};
+use crate::sweep::rows::Table;
 
 /// `metric` against the column `paths[0]`; one curve per distinct value of
 /// the columns `paths[1..]`, in the order they first appear. Empty when a

@@ -1,0 +1,105 @@
+//! The bottom tier of the ladder queue: the bucket being delivered, sorted
+//! by packed key (counting sort, then insertion sort), beside the side heap.
+
+use super::entry::Entry;
+use super::heap::Heap;
+
+/// Sorts `from` by key into `run` (emptying `from`): a counting sort on
+/// time into about one slot per entry, then an insertion sort, which has
+/// little left to do unless many entries share a slot; then it falls back
+/// to a comparison sort.
+pub(super) fn sort_into<E: Clone>(from: &mut Vec<Entry<E>>, run: &mut Vec<Entry<E>>, counts: &mut Vec<u32>) {
+    run.clear();
+    let m = from.len();
+    if m <= 16 {
+        run.append(from);
+        insertion_sort(run);
+        return;
+    }
+    let (lo, hi) = from.iter().fold((u64::MAX, 0), |(lo, hi), e| (lo.min(e.time()), hi.max(e.time())));
+    let span = (hi - lo) as u128 + 1;
+    let shift = span.div_ceil(m as u128).next_power_of_two().trailing_zeros();
+    let slots = (span >> shift) as usize + 1;
+    counts.clear();
+    counts.resize(slots + 1, 0);
+    let mut crowded = 0u32;
+    for e in from.iter() {
+        let c = &mut counts[((e.time() - lo) >> shift) as usize + 1];
+        *c += 1;
+        crowded = crowded.max(*c);
+    }
+    if crowded > 32 {
+        run.append(from);
+        run.sort_unstable_by_key(|e| e.key);
+        return;
+    }
+    for i in 1..counts.len() {
+        counts[i] += counts[i - 1];
+    }
+    run.extend(std::iter::repeat_n(from[0].clone(), m));
+    for e in from.drain(..) {
+        let c = &mut counts[((e.time() - lo) >> shift) as usize];
+        run[*c as usize] = e;
+        *c += 1;
+    }
+    insertion_sort(run);
+}
+
+fn insertion_sort<E: Clone>(v: &mut [Entry<E>]) {
+    for i in 1..v.len() {
+        let mut j = i;
+        while j > 0 && v[j - 1].key > v[j].key {
+            v.swap(j - 1, j);
+            j -= 1;
+        }
+    }
+}
+
+/// The bottom tier: the bucket being delivered, sorted (`run[pos..]`), and
+/// a small heap for events pushed into its range meanwhile.
+#[derive(Clone, Debug)]
+pub(super) struct Bottom<E> {
+    pub(super) run: Vec<Entry<E>>,
+    pub(super) pos: usize,
+    pub(super) heap: Heap<E>,
+}
+
+impl<E: Clone> Bottom<E> {
+    #[inline]
+    pub(super) fn is_empty(&self) -> bool {
+        self.pos == self.run.len() && self.heap.is_empty()
+    }
+
+    #[inline]
+    pub(super) fn peek_key(&self) -> Option<u128> {
+        self.peek().map(|(k, _)| k)
+    }
+
+    /// The smallest key, and whether it is the sorted run's (else the
+    /// side heap's).
+    #[inline]
+    pub(super) fn peek(&self) -> Option<(u128, bool)> {
+        let r = self.run.get(self.pos).map(|e| e.key);
+        match (r, self.heap.peek_key()) {
+            (Some(a), Some(b)) => Some(if a < b { (a, true) } else { (b, false) }),
+            (Some(a), None) => Some((a, true)),
+            (None, b) => b.map(|b| (b, false)),
+        }
+    }
+
+    #[inline]
+    pub(super) fn push(&mut self, e: Entry<E>) {
+        self.heap.push(e);
+    }
+
+    /// Removes the entry [`Bottom::peek`] found, returning its event.
+    #[inline]
+    pub(super) fn take(&mut self, from_run: bool) -> E {
+        if from_run {
+            self.pos += 1;
+            self.run[self.pos - 1].event.clone()
+        } else {
+            self.heap.pop().expect("peeked").event
+        }
+    }
+}
