@@ -333,37 +333,6 @@ impl<'s> Sim<'s> {
         q.push(at, Ev::AbandonTimer { generation: self.abandon_generation });
     }
 
-    /// Schedules the end of a call admitted on `worker` at `now`.
-    #[inline]
-    fn start_primary(
-        &mut self,
-        worker: u32,
-        now: Tick,
-        arrival: Tick,
-        duration: Tick,
-        class: u16,
-        q: &mut EventQueue<Ev>,
-    ) {
-        let end = now.saturating_add(duration);
-        q.push(end, Ev::PrimaryEnd { worker, generation: self.primary.generation(worker) });
-        if self.primary.tracking() {
-            self.primary.note(worker, end, arrival, class);
-        }
-    }
-
-    /// The drain grace of `worker` ended: its calls still running fail.
-    fn on_drain_deadline(&mut self, worker: u32, generation: u32) {
-        let (warm, eligible, obs) = (self.warm, &self.eligible, &mut self.obs);
-        self.primary.cut_off(worker, generation, |arrival, class| {
-            // Calls in service at the start (class INITIAL) were never counted.
-            if class != INITIAL {
-                if let Some(t) = arrival.0.checked_sub(warm.0) {
-                    obs.cut_off(Tick(t), class, eligible[class as usize]);
-                }
-            }
-        });
-    }
-
     /// Moves waiting calls onto free primary slots.
     fn pull_waiting(&mut self, now: Tick, q: &mut EventQueue<Ev>) {
         while self.primary.has_free_slot() {
@@ -419,55 +388,6 @@ impl<'s> Sim<'s> {
         if self.scale_log.len() < SCALE_LOG_LIMIT {
             self.scale_log.push(ScaleEvent { at: now, from: cur, to, cause, ready });
         }
-    }
-
-    /// Drops cancelled launches from the pending workers and places as
-    /// many of the rest as the ready nodes have room for, oldest first;
-    /// each becomes ready after its own start delay. Returns the first and
-    /// last ready time of those placed.
-    #[cold]
-    #[inline(never)]
-    fn place_pending(&mut self, now: Tick, q: &mut EventQueue<Ev>) -> Option<(Tick, Tick)> {
-        let nodes = self.nodes.as_mut()?;
-        let primary = &self.primary;
-        nodes.pending.retain(|p| primary.is_provisioning(p.worker, p.generation));
-        let on_nodes = primary.billed() - nodes.pending.len() as u32;
-        let mut room = nodes.room(on_nodes);
-        let mut ready: Option<(Tick, Tick)> = None;
-        while room > 0 {
-            let Some(p) = nodes.pending.pop_front() else { break };
-            let at = now.saturating_add(p.delay);
-            ready = Some(ready.map_or((at, at), |(a, b)| (a.min(at), b.max(at))));
-            q.push(at, Ev::WorkerReady { worker: p.worker, generation: p.generation });
-            room -= 1;
-        }
-        ready
-    }
-
-    /// A scan of the node autoscaler: launches nodes for pending workers,
-    /// removes unneeded ones, and schedules the next scan.
-    /// A launched node is ready: pending workers may be placed on it.
-    #[cold]
-    #[inline(never)]
-    fn on_node_ready(&mut self, now: Tick, q: &mut EventQueue<Ev>) {
-        if let Some(nodes) = self.nodes.as_mut() {
-            nodes.node_ready(now);
-            self.place_pending(now, q);
-        }
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn on_node_scan(&mut self, now: Tick, q: &mut EventQueue<Ev>) {
-        self.place_pending(now, q);
-        let Some(nodes) = self.nodes.as_mut() else { return };
-        let on_nodes = self.primary.billed() - nodes.pending.len() as u32;
-        let d = nodes.scan(now, on_nodes);
-        for _ in 0..d.launch {
-            let delay = nodes.spec.provision_delay.sample(&mut self.rng.nodes);
-            q.push(now.saturating_add(delay), Ev::NodeReady);
-        }
-        q.push(now.saturating_add(nodes.spec.scan_interval), Ev::NodeScan);
     }
 
     fn raise_to_min(&mut self, now: Tick, cause: &'static str, q: &mut EventQueue<Ev>) {
@@ -664,40 +584,4 @@ fn run_with<'s>(
         n.account(end);
     }
     sim.into_outcome(q.allocated())
-}
-
-impl Sim<'_> {
-    fn into_outcome(self, queue_slots: usize) -> Outcome {
-        let warm = self.warm;
-        let rep = |t: Tick| t.saturating_sub(warm);
-        let signed = |t: Tick| t.as_secs_f64() - warm.as_secs_f64();
-        let waiting_end = self.waiting.iter_live().filter(|w| w.arrival >= warm).count() as u64;
-        Outcome {
-            in_service_end: self.primary.busy + self.fallback.as_ref().map_or(0, |f| (f.busy - f.failing) as u64),
-            waiting_end,
-            fallback_cold_starts: self.fallback_cold_starts,
-            detected_at: self.canary.detected_at.map(signed),
-            broken_since: self.fallback.as_ref().and_then(|f| f.broken_since()).map(signed),
-            scale_log: self
-                .scale_log
-                .into_iter()
-                .map(|e| ScaleEvent { at: rep(e.at), ready: e.ready.map(|(a, b)| (rep(a), rep(b))), ..e })
-                .collect(),
-            saturation: {
-                let mut spells = self.saturation;
-                if let Some(since) = self.saturated_since {
-                    spells.push((since, self.end));
-                }
-                spells.into_iter().filter(|&(_, b)| b > warm).map(|(a, b)| (rep(a), rep(b))).collect()
-            },
-            failure_log: self.failure_log,
-            failures_dropped: self.failures_dropped,
-            peak_pending_events: self.peak_pending_events,
-            queue_slots,
-            worker_records: self.primary.records(),
-            node_seconds: self.nodes.as_ref().map(Nodes::node_seconds),
-            arrival_error: self.calls.error().map(|e| e.to_string()),
-            obs: self.obs,
-        }
-    }
 }

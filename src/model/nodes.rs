@@ -18,6 +18,8 @@
 
 use std::collections::VecDeque;
 
+use super::{Ev, Sim};
+use crate::engine::EventQueue;
 use crate::scenario::NodesSpec;
 use crate::time::Tick;
 
@@ -130,6 +132,58 @@ impl<'a> Nodes<'a> {
             d.removed = due as u32;
         }
         d
+    }
+}
+
+/// The node layer's events in the simulation.
+impl Sim<'_> {
+    /// Drops cancelled launches from the pending workers and places as
+    /// many of the rest as the ready nodes have room for, oldest first;
+    /// each becomes ready after its own start delay. Returns the first and
+    /// last ready time of those placed.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn place_pending(&mut self, now: Tick, q: &mut EventQueue<Ev>) -> Option<(Tick, Tick)> {
+        let nodes = self.nodes.as_mut()?;
+        let primary = &self.primary;
+        nodes.pending.retain(|p| primary.is_provisioning(p.worker, p.generation));
+        let on_nodes = primary.billed() - nodes.pending.len() as u32;
+        let mut room = nodes.room(on_nodes);
+        let mut ready: Option<(Tick, Tick)> = None;
+        while room > 0 {
+            let Some(p) = nodes.pending.pop_front() else { break };
+            let at = now.saturating_add(p.delay);
+            ready = Some(ready.map_or((at, at), |(a, b)| (a.min(at), b.max(at))));
+            q.push(at, Ev::WorkerReady { worker: p.worker, generation: p.generation });
+            room -= 1;
+        }
+        ready
+    }
+
+    /// A scan of the node autoscaler: launches nodes for pending workers,
+    /// removes unneeded ones, and schedules the next scan.
+    /// A launched node is ready: pending workers may be placed on it.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn on_node_ready(&mut self, now: Tick, q: &mut EventQueue<Ev>) {
+        if let Some(nodes) = self.nodes.as_mut() {
+            nodes.node_ready(now);
+            self.place_pending(now, q);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    pub(super) fn on_node_scan(&mut self, now: Tick, q: &mut EventQueue<Ev>) {
+        self.place_pending(now, q);
+        let Some(nodes) = self.nodes.as_mut() else { return };
+        let on_nodes = self.primary.billed() - nodes.pending.len() as u32;
+        let d = nodes.scan(now, on_nodes);
+        for _ in 0..d.launch {
+            let delay = nodes.spec.provision_delay.sample(&mut self.rng.nodes);
+            q.push(now.saturating_add(delay), Ev::NodeReady);
+        }
+        q.push(now.saturating_add(nodes.spec.scan_interval), Ev::NodeScan);
     }
 }
 

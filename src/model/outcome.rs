@@ -4,6 +4,8 @@
 //! to t = 0). `experiment::simulate` collects it into a `RunResult`.
 
 pub use super::autoscaler::ScaleEvent;
+use super::nodes::Nodes;
+use super::Sim;
 use crate::observe::{FailReason, Observer};
 use crate::time::Tick;
 
@@ -47,4 +49,42 @@ pub struct Outcome {
     pub node_seconds: Option<f64>,
     /// A trace read error that ended the arrivals early (the run is invalid).
     pub arrival_error: Option<String>,
+}
+
+/// The outcome is the simulation's state, its times made relative to the
+/// reported start.
+impl Sim<'_> {
+    pub(super) fn into_outcome(self, queue_slots: usize) -> Outcome {
+        let warm = self.warm;
+        let rep = |t: Tick| t.saturating_sub(warm);
+        let signed = |t: Tick| t.as_secs_f64() - warm.as_secs_f64();
+        let waiting_end = self.waiting.iter_live().filter(|w| w.arrival >= warm).count() as u64;
+        Outcome {
+            in_service_end: self.primary.busy + self.fallback.as_ref().map_or(0, |f| (f.busy - f.failing) as u64),
+            waiting_end,
+            fallback_cold_starts: self.fallback_cold_starts,
+            detected_at: self.canary.detected_at.map(signed),
+            broken_since: self.fallback.as_ref().and_then(|f| f.broken_since()).map(signed),
+            scale_log: self
+                .scale_log
+                .into_iter()
+                .map(|e| ScaleEvent { at: rep(e.at), ready: e.ready.map(|(a, b)| (rep(a), rep(b))), ..e })
+                .collect(),
+            saturation: {
+                let mut spells = self.saturation;
+                if let Some(since) = self.saturated_since {
+                    spells.push((since, self.end));
+                }
+                spells.into_iter().filter(|&(_, b)| b > warm).map(|(a, b)| (rep(a), rep(b))).collect()
+            },
+            failure_log: self.failure_log,
+            failures_dropped: self.failures_dropped,
+            peak_pending_events: self.peak_pending_events,
+            queue_slots,
+            worker_records: self.primary.records(),
+            node_seconds: self.nodes.as_ref().map(Nodes::node_seconds),
+            arrival_error: self.calls.error().map(|e| e.to_string()),
+            obs: self.obs,
+        }
+    }
 }

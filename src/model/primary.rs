@@ -16,6 +16,8 @@
 //! When calls can be cut off, each worker also lists its calls' (end,
 //! arrival, class), so that the cut-off calls can be counted.
 
+use super::{Ev, Sim, INITIAL};
+use crate::engine::EventQueue;
 use crate::scenario::Victim;
 use crate::time::Tick;
 
@@ -313,6 +315,40 @@ impl Primary {
     /// Largest number of worker records held (for memory accounting).
     pub fn records(&self) -> usize {
         self.state.len()
+    }
+}
+
+/// Starting and cutting off calls on workers, in the simulation.
+impl Sim<'_> {
+    /// Schedules the end of a call admitted on `worker` at `now`.
+    #[inline]
+    pub(super) fn start_primary(
+        &mut self,
+        worker: u32,
+        now: Tick,
+        arrival: Tick,
+        duration: Tick,
+        class: u16,
+        q: &mut EventQueue<Ev>,
+    ) {
+        let end = now.saturating_add(duration);
+        q.push(end, Ev::PrimaryEnd { worker, generation: self.primary.generation(worker) });
+        if self.primary.tracking() {
+            self.primary.note(worker, end, arrival, class);
+        }
+    }
+
+    /// The drain grace of `worker` ended: its calls still running fail.
+    pub(super) fn on_drain_deadline(&mut self, worker: u32, generation: u32) {
+        let (warm, eligible, obs) = (self.warm, &self.eligible, &mut self.obs);
+        self.primary.cut_off(worker, generation, |arrival, class| {
+            // Calls in service at the start (class INITIAL) were never counted.
+            if class != INITIAL {
+                if let Some(t) = arrival.0.checked_sub(warm.0) {
+                    obs.cut_off(Tick(t), class, eligible[class as usize]);
+                }
+            }
+        });
     }
 }
 
