@@ -269,7 +269,7 @@ def check_page(br, kind, folder, shots, c):
         rows = {r["metric"]: r["cells"] for r in d["summary"]}
         win = sm.get("window")
         head = d["summaryHead"]
-        c.check(win is not None and len(head) == 3 and head[2] == f"window {win[0]}..{win[1]}",
+        c.check(win is not None and len(head) == 3 and head[2] == f"window {win['from_clock']}..{win['to_clock']}",
                 f"{name}: the summary table's third column is the window {win} ({head})")
         wf = rows.get("failed", [])
         c.check(len(wf) == 3 and same(wf[2]["v"], metrics["window.failed"]["mean"]),
