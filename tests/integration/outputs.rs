@@ -40,24 +40,6 @@ workers = 100
 max_failed_calls = 0
 "#;
 
-/// 2,000 calls/s for `duration` (set per run): long enough to be caught
-/// while simulating.
-const LONG: &str = r#"
-name = "long"
-duration = "24h"
-bin = "1h"
-[arrivals]
-kind = "poisson"
-rate = 2000.0
-[[classes]]
-name = "a"
-share = 1.0
-duration = { dist = "exponential", mean = "30s" }
-[primary]
-workers = 7000
-calls_per_worker = 10
-"#;
-
 fn bin() -> PathBuf {
     assert_cmd::cargo::cargo_bin("surgesim")
 }
@@ -115,7 +97,7 @@ fn set(names: &[&str]) -> BTreeSet<String> {
 fn workdir() -> TempDir {
     let tmp = TempDir::new().unwrap();
     fs::write(tmp.path().join("tiny.toml"), TINY).unwrap();
-    fs::write(tmp.path().join("long.toml"), LONG).unwrap();
+    fs::write(tmp.path().join("long.toml"), crate::common::LONG_RUN).unwrap();
     tmp
 }
 

@@ -17,6 +17,24 @@ use tempfile::TempDir;
 /// fails the test instead of blocking the suite.
 pub const TIMEOUT: Duration = Duration::from_secs(300);
 
+/// A scenario long enough to be interrupted or caught mid-run: a day at
+/// 2,000 calls/s.
+pub const LONG_RUN: &str = r#"
+name = "long-run"
+duration = "24h"
+bin = "1h"
+[arrivals]
+kind = "poisson"
+rate = 2000.0
+[[classes]]
+name = "a"
+share = 1.0
+duration = { dist = "exponential", mean = "30s" }
+[primary]
+workers = 7000
+calls_per_worker = 10
+"#;
+
 /// A path inside the repository.
 pub fn repo(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
-use crate::common::{assert_exit, bin, entries, summary, surgesim, total, TIMEOUT};
+use crate::common::{assert_exit, bin, entries, summary, surgesim, total, LONG_RUN, TIMEOUT};
 
 /// Everything but the arrivals: warm-up, two classes (one eligible for the
 /// fallback), an autoscaler with a provisioning delay, a degraded fallback,
@@ -194,23 +194,6 @@ fn a_long_trace_is_replayed_in_constant_memory() {
         "the sorted control did not grow ({q2} → {q4} KiB): the measurement is blind"
     );
 }
-
-/// A scenario long enough to be interrupted: a day at 2,000 calls/s.
-const LONG_RUN: &str = r#"
-name = "long-run"
-duration = "24h"
-bin = "1h"
-[arrivals]
-kind = "poisson"
-rate = 2000.0
-[[classes]]
-name = "a"
-share = 1.0
-duration = { dist = "exponential", mean = "30s" }
-[primary]
-workers = 7000
-calls_per_worker = 10
-"#;
 
 /// Starts `surgesim run long.toml --out out` in `dir`, waits until its
 /// staging folder exists (the run is under way), then stops it with
