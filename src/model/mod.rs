@@ -527,7 +527,8 @@ fn run_with<'s>(
         waiting: WaitQueue::default(),
         abandon_timer: None,
         abandon_generation: 0,
-        obs: Observer::new(sc.duration, sc.bin, sc.classes.len(), sc.window),
+        obs: Observer::new(sc.duration, sc.bin, sc.classes.len(), sc.window)
+            .with_service_levels(&sc.service_levels.iter().map(|s| s.1).collect::<Vec<_>>()),
         arrivals: 0,
         view: scaling::View::new(sc),
         canary: Canary::new(sc, run),

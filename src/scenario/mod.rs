@@ -45,6 +45,9 @@ pub struct Scenario {
     pub initial_calls: u64,
     /// Raw SLO thresholds, keyed as written; checked by `slo`.
     pub slo: Vec<(String, toml::Value)>,
+    /// Service-level thresholds, each with the label its metric names use
+    /// (`service_level_20s`); empty when the scenario reports none.
+    pub service_levels: Vec<(String, Tick)>,
     /// Warnings found while validating (e.g. an architecture mismatch).
     pub warnings: Vec<String>,
 }

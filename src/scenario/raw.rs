@@ -83,6 +83,17 @@ pub struct RawScenario {
     /// State at the start of the warm-up (or of the run without one).
     #[serde(default)]
     pub initial: Option<RawInitial>,
+    /// What the outputs report beyond the defaults.
+    #[serde(default)]
+    pub report: Option<RawReport>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawReport {
+    /// Waits for the service-level metrics: durations (`"20s"`) or seconds.
+    #[serde(default)]
+    pub service_level_thresholds: Option<Vec<toml::Value>>,
 }
 
 #[derive(Clone, Debug, Deserialize)]

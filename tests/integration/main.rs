@@ -33,6 +33,8 @@
 //! - `scaler`: the scaler against the HPA, KEDA and the metric pipeline.
 //! - `windows`: the reporting window as clock times, day offsets, durations
 //!   or seconds, and its section of summary.json.
+//! - `service_levels`: service levels, ASA and abandonment against Erlang C
+//!   and Erlang A, staffing with `plan`, bins/classes/window, bad thresholds.
 //!
 //! `common` holds the helpers they share; fixtures stay in `tests/fixtures/`.
 //! Run one topic with e.g. `cargo test --test integration theory::`.
@@ -56,6 +58,7 @@ mod names;
 mod outputs;
 mod properties;
 mod scaler;
+mod service_levels;
 mod shell;
 mod sweep;
 mod sweep_hardening;

@@ -4,8 +4,8 @@
 //! what would be valid. Nothing here panics on any input. One file per
 //! section: [`classes`], [`dist`] (durations), [`arrivals`] and [`trace`],
 //! [`autoscaler`] (the primary pool), [`fallback`], [`window`] (the
-//! reporting window); the shared checks are in [`ctx`] and the one CSV
-//! reader in [`columns`].
+//! reporting window), [`report`] (service-level thresholds); the shared
+//! checks are in [`ctx`] and the one CSV reader in [`columns`].
 
 mod arrivals;
 mod autoscaler;
@@ -16,6 +16,7 @@ mod dist;
 mod drain;
 mod fallback;
 mod nodes;
+mod report;
 mod trace;
 mod window;
 
@@ -93,6 +94,7 @@ pub(crate) fn validate(raw: RawScenario, path: &str, base: &Path) -> R<Scenario>
         return cx.err("cost.node_hour", "prices nodes, but there is no [primary.nodes] layer to bill");
     }
     let slo = raw.slo.unwrap_or_default().into_iter().collect();
+    let service_levels = report::validate_service_levels(&cx, raw.report.as_ref(), admission.waits)?;
     let initial_calls = match raw.initial.as_ref().and_then(|i| i.calls_in_flight) {
         None => 0,
         Some(n) => {
@@ -123,6 +125,7 @@ pub(crate) fn validate(raw: RawScenario, path: &str, base: &Path) -> R<Scenario>
         cost,
         initial_calls,
         slo,
+        service_levels,
         warnings,
     })
 }
