@@ -417,6 +417,28 @@ mod tests {
     }
 
     #[test]
+    fn service_levels_count_waits_at_most_each_threshold() {
+        let sl = [Tick::from_secs(20), Tick::from_secs(5)];
+        let mut o = Observer::new(Tick::from_secs(100), Tick::from_secs(50), 1, None).with_service_levels(&sl);
+        for (w, fallback) in [(0, false), (5, false), (20, true), (21, false)] {
+            o.arrived(Tick::ZERO, 0);
+            o.served(Tick::ZERO, 0, Tick::from_secs(w), fallback);
+        }
+        o.arrived(Tick::from_secs(60), 0);
+        o.abandoned(Tick::from_secs(60), 0, Tick::from_secs(3), false);
+        let t = &o.totals;
+        assert_eq!((t.answered(), t.waited), (4, 4));
+        assert_eq!(t.answered_within[..2], [3, 2]);
+        assert_eq!(t.answer_wait_sum, 46_000_000);
+        assert_eq!(t.abandon_wait_sum, 3_000_000);
+        assert_eq!(o.bins[1].counts.waited, 1);
+        // Without thresholds none of it is kept.
+        let mut o = Observer::new(Tick::from_secs(10), Tick::from_secs(10), 1, None);
+        o.served(Tick::ZERO, 0, Tick::from_secs(3), false);
+        assert_eq!((o.totals.waited, o.totals.answer_wait_sum), (0, 0));
+    }
+
+    #[test]
     fn quantiles_count_zero_waits() {
         let mut o = Observer::new(Tick::from_secs(10), Tick::from_secs(10), 1, None);
         for i in 0..10u64 {
