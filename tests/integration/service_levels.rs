@@ -268,6 +268,7 @@ fn plan_finds_the_erlang_c_staffing_for_80_percent_within_20_seconds() {
         ["plan", &sc, "--vary", "primary.workers=6..16", "--slo", "service_level_20s>=0.8", "--max-replications", "32"];
     let out = ok(tmp.path(), &args);
     let text = stdout(&out);
+    println!("{text}");
     let answer = text
         .lines()
         .find_map(|l| l.strip_prefix("answer: primary.workers = "))
@@ -449,5 +450,47 @@ fn bad_thresholds_exit_2_naming_the_field() {
             err.contains(field) && err.contains(says),
             "{value}: stderr should name {field} and say {says:?}:\n{err}"
         );
+    }
+}
+
+/// A call served by the fallback is answered after its start: at once on a
+/// warm instance, after the cold start otherwise. Here every fallback call
+/// starts cold (30 s), the primary's one slot holds one hour-long call, and
+/// nothing queues: thresholds listed explicitly still give the metrics.
+#[test]
+fn fallback_calls_are_answered_after_their_cold_start() {
+    let toml = r#"
+name = "sl-fallback"
+seed = 2
+duration = "10m"
+[arrivals]
+kind = "poisson"
+rate = 0.2
+[[classes]]
+name = "all"
+share = 1.0
+duration = "1h"
+fallback_eligible = true
+[primary]
+workers = 1
+[fallback]
+max_concurrency = 1000
+cold_start = "30s"
+[report]
+service_level_thresholds = ["20s", "40s"]
+"#;
+    let agg = experiment::run(&load(toml), 2, RunOptions::default());
+    for r in &agg.runs {
+        let t = &r.totals;
+        let m: std::collections::HashMap<String, Option<f64>> = r.metrics(&["all".into()]).into_iter().collect();
+        assert!(t.served_fallback > 50 && t.served_primary == 1 && t.failed() == 0, "run {}: {t:?}", r.run);
+        let answered = (t.served_primary + t.served_fallback) as f64;
+        assert_eq!(m["waited"], Some(t.served_fallback as f64), "every fallback call waited its cold start");
+        assert_eq!(m["answered_within_20s"], Some(1.0), "only the primary's call within 20 s");
+        assert_eq!(m["answered_within_40s"], Some(answered), "every call within 40 s");
+        assert_eq!(m["service_level_40s"], Some(1.0));
+        let asa = m["asa_s"].unwrap();
+        assert!((asa - 30.0 * t.served_fallback as f64 / answered).abs() < 1e-9, "asa_s {asa}");
+        assert_eq!(m["abandon_rate"], Some(0.0));
     }
 }
