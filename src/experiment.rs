@@ -100,6 +100,7 @@ fn collect(sc: &Scenario, run: u64, f: Outcome) -> RunResult {
         node_seconds: f.node_seconds,
         arrival_error: f.arrival_error,
         cost: sc.cost.clone(),
+        surge: sc.surge_draws(run),
     }
 }
 
