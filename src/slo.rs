@@ -474,7 +474,10 @@ mod tests {
     #[test]
     fn quantile_objectives_parse_and_judge_on_the_order_statistic() {
         let o = Objective::parse("p95(window.failed) <= 100", &valid()).unwrap();
-        assert_eq!((o.quantile, o.metric.as_str(), o.label()), (Some(0.95), "window.failed", "p95(window.failed)".into()));
+        assert_eq!(
+            (o.quantile, o.metric.as_str(), o.label()),
+            (Some(0.95), "window.failed", "p95(window.failed)".into())
+        );
         let s = SloSet::from_table(&[("max_p99.9(failed)".into(), toml::Value::Integer(3))], &valid()).unwrap();
         assert!((s.objectives[0].quantile.unwrap() - 0.999).abs() < 1e-12);
         for bad in ["p0(failed)<=1", "p100(failed)<=1", "q95(failed)<=1", "p95(failed<=1", "p95(nope)<=1"] {

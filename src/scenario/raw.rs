@@ -230,8 +230,7 @@ impl<'de> Deserialize<'de> for RawNum {
                 Ok(RawNum::Plain(v))
             }
             fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<RawNum, A::Error> {
-                Deserialize::deserialize(de::value::MapAccessDeserializer::new(map))
-                    .map(|t| RawNum::Table(Box::new(t)))
+                Deserialize::deserialize(de::value::MapAccessDeserializer::new(map)).map(|t| RawNum::Table(Box::new(t)))
             }
         }
         d.deserialize_any(V)

@@ -311,12 +311,35 @@ fn bad_plans_and_families_exit_2_naming_the_flag_or_field() {
     let v2 = "fallback.max_concurrency=1..3";
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (vec!["--vary", v1, "--vary", v2, "--slo", "failure_rate<=0.1"], "--minimize"),
-        (vec!["--vary", v1, "--vary", v2, "--slo", "failure_rate<=0.1", "--minimize", "cost_totl"], "--minimize cost_totl"),
-        (vec!["--vary", v1, "--vary", v2, "--slo", "failure_rate<=0.1", "--minimize", "cost_total", "--pareto", "nope"], "--pareto nope"),
+        (
+            vec!["--vary", v1, "--vary", v2, "--slo", "failure_rate<=0.1", "--minimize", "cost_totl"],
+            "--minimize cost_totl",
+        ),
+        (
+            vec![
+                "--vary",
+                v1,
+                "--vary",
+                v2,
+                "--slo",
+                "failure_rate<=0.1",
+                "--minimize",
+                "cost_total",
+                "--pareto",
+                "nope",
+            ],
+            "--pareto nope",
+        ),
         (vec!["--vary", v1, "--vary", v2, "--slo", "p95(failed<=1", "--minimize", "cost_total"], "--slo"),
-        (vec!["--vary", v1, "--vary", "primary.workers=2..4", "--slo", "failed<=1", "--minimize", "cost_total"], "already varied"),
+        (
+            vec!["--vary", v1, "--vary", "primary.workers=2..4", "--slo", "failed<=1", "--minimize", "cost_total"],
+            "already varied",
+        ),
         (vec!["--vary", v1, "--slo", "failed<=1", "--slo", "arrived>=1"], "--minimize"),
-        (vec!["--vary", v1, "--vary", "primary.workerz=1..2", "--slo", "failed<=1", "--minimize", "cost_total"], "primary.workerz"),
+        (
+            vec!["--vary", v1, "--vary", "primary.workerz=1..2", "--slo", "failed<=1", "--minimize", "cost_total"],
+            "primary.workerz",
+        ),
     ];
     for (extra, needle) in cases {
         let mut args = vec!["plan", sc.as_str()];
@@ -330,7 +353,11 @@ fn bad_plans_and_families_exit_2_naming_the_flag_or_field() {
         (FAMILY.replace(spike, r#"{ dist = "lognormal", median = 2.5 }"#), "arrivals.spike.multiplier.p95"),
         (FAMILY.replace(spike, r#"{ dist = "weibull", mean = 2 }"#), "arrivals.spike.multiplier.dist"),
         (FAMILY.replace(r#"hold = "1m""#, r#"hold = { dist = "uniform", min = "1m" }"#), "arrivals.spike.hold.max"),
-        (FAMILY.replace("rate = 1.0", r#"rate = [{ at = "0s", per_s = { dist = "gamma", shape = -1, scale = 1 } }]"#), "arrivals.rate[0].per_s.shape"),
+        (
+            FAMILY
+                .replace("rate = 1.0", r#"rate = [{ at = "0s", per_s = { dist = "gamma", shape = -1, scale = 1 } }]"#),
+            "arrivals.rate[0].per_s.shape",
+        ),
         (format!("{FAMILY}[cost]\nfallback_slot_hour = 1\n"), "cost.fallback_slot_hour"),
         (format!("{FAMILY}[slo]\n\"max_p100(failed)\" = 1\n"), "max_p100(failed)"),
     ];

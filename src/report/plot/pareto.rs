@@ -2,8 +2,8 @@
 //! `pareto.png`): the minimised cost on x, the metric on y, the frontier
 //! as the first curve and, when the first parameter takes at most ten
 //! values, one curve per value of it (the other parameters growing along
-//! it). Bands are the metric's confidence intervals. Drawn by the
-//! headroom figure.
+//! it). The frontier's band is the metric's confidence interval. Drawn by
+//! the headroom figure.
 
 use std::path::Path;
 
@@ -42,7 +42,12 @@ pub fn pareto(
         for v in firsts {
             curves.push(Curve {
                 label: format!("{} = {v}", paths[0]),
-                points: points.iter().filter(|p| p.values[0].to_string() == v).map(point).collect(),
+                // No bands here: they would hide one another and the frontier's.
+                points: points
+                    .iter()
+                    .filter(|p| p.values[0].to_string() == v)
+                    .map(|p| CurvePoint { lo: p.metric.mean, hi: p.metric.mean, ..point(p) })
+                    .collect(),
             });
         }
     }

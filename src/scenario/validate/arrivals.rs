@@ -301,9 +301,9 @@ fn rate_schedule(cx: &Ctx, points: &[RawRatePoint]) -> R<(RateFn, Option<Vec<Sch
             ramp: p.ramp.as_ref().map(|(to, over)| (to.nominal(), *over)),
         })
         .collect();
-    let any_drawn = params.iter().any(|p| {
-        matches!(p.per_s, Param::Drawn { .. }) || matches!(p.ramp, Some((Param::Drawn { .. }, _)))
-    });
+    let any_drawn = params
+        .iter()
+        .any(|p| matches!(p.per_s, Param::Drawn { .. }) || matches!(p.ramp, Some((Param::Drawn { .. }, _))));
     Ok((schedule_rate(&nominal), any_drawn.then_some(params)))
 }
 
