@@ -101,6 +101,7 @@ fn collect(sc: &Scenario, run: u64, f: Outcome) -> RunResult {
         arrival_error: f.arrival_error,
         cost: sc.cost.clone(),
         service_levels: sc.service_levels.iter().map(|s| s.0.clone()).collect(),
+        surge: sc.surge_draws(run),
     }
 }
 

@@ -69,6 +69,9 @@ pub struct RunResult {
     /// Labels of the service-level thresholds (`20s`), copied from the
     /// scenario; empty: no service-level metrics.
     pub(crate) service_levels: Vec<String>,
+    /// The values a family of surges drew for this run (field path,
+    /// value), reported as metrics `surge.<path>`; empty without one.
+    pub surge: Vec<(String, f64)>,
 }
 
 fn secs(area: u128) -> f64 {
@@ -124,7 +127,10 @@ impl RunResult {
         put("fallback_seconds", fb_s);
         let c = &self.cost;
         let cost_primary = worker_s / 3600.0 * c.primary_worker_hour;
-        let cost_fallback = invocations * c.fallback_per_invocation + fb_s * c.fallback_per_second;
+        let mut cost_fallback = invocations * c.fallback_per_invocation + fb_s * c.fallback_per_second;
+        if c.fallback_slot_hour > 0.0 {
+            cost_fallback += c.fallback_slots * self.duration_s / 3600.0 * c.fallback_slot_hour;
+        }
         put("cost_primary", cost_primary);
         put("cost_fallback", cost_fallback);
         // Node metrics only with a node layer, so outputs without one keep their bytes.
@@ -146,6 +152,9 @@ impl RunResult {
         }
         for (name, c) in class_names.iter().zip(&self.classes) {
             push_counts(&mut m, &format!("class.{name}."), c, sl);
+        }
+        for (field, v) in &self.surge {
+            m.push((format!("surge.{field}"), Some(*v)));
         }
         m
     }
@@ -230,6 +239,7 @@ pub fn metric_names(sc: &Scenario) -> Vec<String> {
         arrival_error: None,
         cost: sc.cost.clone(),
         service_levels: sc.service_levels.iter().map(|s| s.0.clone()).collect(),
+        surge: sc.surge.as_ref().map_or_else(Vec::new, |f| f.fields().into_iter().map(|k| (k, 0.0)).collect()),
     };
     let names: Vec<String> = sc.classes.iter().map(|c| c.name.clone()).collect();
     empty.metrics(&names).into_iter().map(|(k, _)| k).collect()

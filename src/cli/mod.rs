@@ -5,6 +5,7 @@ mod check;
 mod compare;
 mod fit;
 mod plan;
+mod plan_mix;
 mod report;
 mod run;
 mod shell;

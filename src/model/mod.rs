@@ -480,13 +480,13 @@ impl Handler for Sim<'_> {
 /// scenario seed and `run`). `experiment::simulate` collects the outcome
 /// into a `RunResult`.
 pub fn run(sc: &Scenario, run: u64, opts: RunOptions) -> Outcome {
-    run_with(sc, &sc.arrivals.shifted(sc.warmup), run, opts, None)
+    run_with(sc, &sc.arrivals_for(run).shifted(sc.warmup), run, opts, None)
 }
 
 /// [`run`], handing a [`CallRecord`] of every call that arrives (warm-up
 /// included) to `record`; calls still waiting at the end come last.
 pub fn run_recording(sc: &Scenario, run: u64, opts: RunOptions, record: Recorder<'_>) -> Outcome {
-    run_with(sc, &sc.arrivals.shifted(sc.warmup), run, opts, Some(record))
+    run_with(sc, &sc.arrivals_for(run).shifted(sc.warmup), run, opts, Some(record))
 }
 
 fn run_with<'s>(
