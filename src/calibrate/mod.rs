@@ -274,10 +274,12 @@ impl Evaluator<'_> {
             for m in &per_run {
                 match m.iter().find(|(n, _)| *n == t.metric).and_then(|(_, v)| *v) {
                     Some(x) => v.push(x),
-                    None => return Err(CalibError::Usage(format!(
+                    None => {
+                        return Err(CalibError::Usage(format!(
                         "--target {}: the metric has no value in some runs (it applies only when its event happens)",
                         t.metric
-                    ))),
+                    )))
+                    }
                 }
             }
             let mean = v.iter().sum::<f64>() / r;

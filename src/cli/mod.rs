@@ -4,6 +4,7 @@ mod bench;
 mod calibrate;
 mod check;
 mod compare;
+mod compare_range;
 mod fit;
 mod plan;
 mod report;
