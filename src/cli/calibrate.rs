@@ -169,7 +169,10 @@ fn flat(label: String, y: f64, lo: f64, hi: f64) -> Curve {
 /// z; with more, per value of the parameter the smallest largest-|z| over
 /// the points evaluated there (a profile).
 fn plots(st: &Staged, c: &Calibration, name: &str) -> Result<()> {
-    let y_label = "z = (observed - simulated mean) / (sd * sqrt(1 + 1/R))";
+    // |z| far from the set says nothing more: clipped, so the set stays legible.
+    let clip = 3.0 * c.critical;
+    let y_label = format!("z = (observed - mean) / (sd * sqrt(1 + 1/R)), clipped at ±{}", sig(clip, 3));
+    let y_label = y_label.as_str();
     for (j, p) in c.spec.params.iter().enumerate() {
         let mut curves = Vec::new();
         if c.spec.params.len() == 1 {
@@ -177,7 +180,10 @@ fn plots(st: &Staged, c: &Calibration, name: &str) -> Result<()> {
                 let points = c
                     .evals
                     .iter()
-                    .map(|e| CurvePoint { x: e.theta[0], mean: e.z[k], lo: e.z[k], hi: e.z[k] })
+                    .map(|e| {
+                        let z = e.z[k].clamp(-clip, clip);
+                        CurvePoint { x: e.theta[0], mean: z, lo: z, hi: z }
+                    })
                     .collect();
                 curves.push(Curve { label: format!("z of {}", t.metric), points });
             }
