@@ -338,3 +338,36 @@ pub fn show(p: &Param, x: f64) -> String {
         crate::fmt::sig(x, 6)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_and_targets_parse_or_name_the_flag() {
+        let p = Param::parse("primary.workers=200..480").unwrap();
+        assert!(p.integer && p.lo == 200.0 && p.hi == 480.0);
+        assert_eq!(p.snap(250.6), 251.0);
+        assert_eq!(p.snap(900.0), 480.0);
+        let m = Param::parse("arrivals.spike.multiplier=2..3.2").unwrap();
+        assert!(!m.integer);
+        for bad in ["x=3..2", "x=1..2:0.1", "x", "x=a..2"] {
+            assert!(Param::parse(bad).unwrap_err().to_string().contains("--vary"), "{bad}");
+        }
+        let names = vec!["failed".to_string(), "window.failed".to_string()];
+        assert_eq!(Target::parse("window.failed=3028", &names).unwrap().observed, 3028.0);
+        let e = Target::parse("window.faild=3", &names).unwrap_err().to_string();
+        assert!(e.contains("window.faild") && e.contains("failed, window.failed"), "{e}");
+        assert!(Target::parse("failed=NaN", &names).is_err());
+    }
+
+    #[test]
+    fn the_critical_value_splits_the_level_over_the_targets() {
+        let t = |k: usize, r: u64| {
+            let targets = vec![Target { metric: "failed".into(), observed: 1.0 }; k];
+            Spec { params: vec![], targets, replications: r, grid: 0 }.critical()
+        };
+        // t(0.975, 19) = 2.093; t(0.9875, 19) = 2.433 (tables).
+        assert!((t(1, 20) - 2.093).abs() < 1e-3 && (t(2, 20) - 2.433).abs() < 1e-3);
+    }
+}
