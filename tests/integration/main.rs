@@ -11,6 +11,9 @@
 //! - `sweep`: sweeps, shards, merge, the planner and the frontier.
 //! - `check`: `surgesim check` and its judge.
 //! - `fit`: `surgesim fit` closed loop from a known scenario, and bad logs.
+//! - `calibrate`: `surgesim calibrate` closed loop (hidden multiplier and
+//!   capacity recovered), unreachable targets, unknown metrics, the
+//!   incident's calibration against its header, `compare --calibration`.
 //! - `html_report`: `surgesim report`, `--report` and the Markdown summaries.
 //! - `incident`: the 07:00 incident replay and its counterfactuals.
 //! - `drain`: scale-down victims and drain grace, failing fallback starts
@@ -43,6 +46,7 @@
 
 mod common;
 
+mod calibrate;
 mod check;
 mod cli;
 mod digests;
