@@ -64,6 +64,9 @@ pub struct RunResult {
     pub node_seconds: Option<f64>,
     /// A trace read error that ended the arrivals early (the run is invalid).
     pub arrival_error: Option<String>,
+    /// Whether a drain can cut calls off (then the counts carry
+    /// `failed_drain_timeout`), copied from the scenario.
+    pub drain_can_cut: bool,
     /// Prices, copied from the scenario.
     pub(crate) cost: CostSpec,
 }
@@ -77,7 +80,7 @@ impl RunResult {
     /// metric does not apply to this run (e.g. no detection happened).
     pub fn metrics(&self, class_names: &[String]) -> Vec<(String, Option<f64>)> {
         let mut m: Vec<(String, Option<f64>)> = Vec::with_capacity(64);
-        push_counts(&mut m, "", &self.totals);
+        push_counts(&mut m, "", &self.totals, self.drain_can_cut);
         let a = &self.areas;
         let dur = self.duration_s.max(f64::MIN_POSITIVE);
         let mut put = |k: &str, v: f64| m.push((k.to_string(), Some(v)));
@@ -138,16 +141,18 @@ impl RunResult {
         };
         m.push(("detection_latency_s".into(), latency));
         if let Some(w) = &self.window {
-            push_counts(&mut m, "window.", w);
+            push_counts(&mut m, "window.", w, self.drain_can_cut);
         }
         for (name, c) in class_names.iter().zip(&self.classes) {
-            push_counts(&mut m, &format!("class.{name}."), c);
+            push_counts(&mut m, &format!("class.{name}."), c, self.drain_can_cut);
         }
         m
     }
 }
 
-fn push_counts(m: &mut Vec<(String, Option<f64>)>, prefix: &str, c: &Counts) {
+/// The counts of one group; `drain`: with `failed_drain_timeout` (only
+/// where a drain can cut calls off, so other outputs keep their bytes).
+fn push_counts(m: &mut Vec<(String, Option<f64>)>, prefix: &str, c: &Counts, drain: bool) {
     let mut put = |k: &str, v: f64| m.push((format!("{prefix}{k}"), Some(v)));
     put("arrived", c.arrived as f64);
     put("served_primary", c.served_primary as f64);
@@ -155,6 +160,9 @@ fn push_counts(m: &mut Vec<(String, Option<f64>)>, prefix: &str, c: &Counts) {
     put("failed", c.failed() as f64);
     for r in REASONS {
         put(&format!("failed_{}", r.name()), c.failed_by[r as usize] as f64);
+    }
+    if drain {
+        put(&format!("failed_{}", FailReason::DrainTimeout.name()), c.drain_timeout as f64);
     }
     put("abandoned", c.abandoned as f64);
     put("failed_fallback_eligible", c.failed_fallback_eligible as f64);
@@ -196,6 +204,7 @@ pub fn metric_names(sc: &Scenario) -> Vec<String> {
         worker_records: 0,
         node_seconds: sc.primary.nodes.as_ref().map(|_| 0.0),
         arrival_error: None,
+        drain_can_cut: sc.primary.drain_can_cut(),
         cost: sc.cost.clone(),
     };
     let names: Vec<String> = sc.classes.iter().map(|c| c.name.clone()).collect();

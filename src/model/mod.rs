@@ -244,9 +244,7 @@ impl<'s> Sim<'s> {
                     self.saturation.push((since, now));
                 }
             }
-            self.start_primary(w, now, now, duration, class, q);
-            let end = Some(now.saturating_add(duration));
-            self.record(self.calls_seen - 1, now, class, duration, CallOutcome::ServedPrimary, end);
+            self.start_primary(w, now, now, duration, class, self.calls_seen - 1, q);
             if let Some(t) = rep {
                 self.obs.served(t, class, Tick::ZERO, false);
                 let l = self.levels();
@@ -338,10 +336,7 @@ impl<'s> Sim<'s> {
         while self.primary.has_free_slot() {
             let Some(w) = self.waiting.pop() else { return };
             let worker = self.primary.try_admit().expect("a free slot");
-            self.start_primary(worker, now, w.arrival, w.duration, w.class, q);
-            if let Some(r) = self.record.as_mut() {
-                r(CallRecord::waited(&w, CallOutcome::ServedPrimary, Some(now.saturating_add(w.duration))));
-            }
+            self.start_primary(worker, now, w.arrival, w.duration, w.class, w.seq, q);
             if let Some(t) = self.reported(w.arrival) {
                 self.obs.served(t, w.class, Tick(now.0 - w.arrival.0), false);
             }
@@ -410,7 +405,11 @@ impl Handler for Sim<'_> {
         match ev {
             Ev::Arrival => self.on_arrival(now, q),
             Ev::PrimaryEnd { worker, generation } => {
-                if self.primary.release(worker, generation, now) {
+                let freed = self.primary.release(worker, generation, now);
+                if self.record.is_some() {
+                    self.record_ended();
+                }
+                if freed {
                     if self.waiting.live > 0 {
                         self.pull_waiting(now, q);
                     }
@@ -424,7 +423,7 @@ impl Handler for Sim<'_> {
                     fb.release(now, provisioned);
                 }
             }
-            Ev::DrainDeadline { worker, generation } => self.on_drain_deadline(worker, generation),
+            Ev::DrainDeadline { worker, generation } => self.on_drain_deadline(now, worker, generation),
             Ev::FallbackStartFailed { slot } => {
                 if let Some(fb) = self.fallback.as_mut() {
                     fb.end_failed_start();
@@ -519,7 +518,7 @@ fn run_with<'s>(
             sc.primary.workers,
             sc.primary.calls_per_worker,
             sc.primary.scale_down_victim,
-            sc.primary.drain_grace.is_some() && !matches!(a.policy, crate::scenario::PolicyKind::None),
+            sc.primary.drain_can_cut(),
         ),
         scaler: Scaler::new(a),
         fallback: sc.fallback.as_ref().map(|f| Fallback::new(f, warm)),
@@ -554,7 +553,7 @@ fn run_with<'s>(
             let k = calls::pick_class(&cum, rng.random()) as usize;
             let d = sc.classes[k].duration.sample(&mut rng);
             let worker = sim.primary.try_admit().expect("validated: initial calls fit the initial slots");
-            sim.start_primary(worker, Tick::ZERO, Tick::ZERO, d, INITIAL, &mut q);
+            sim.start_primary(worker, Tick::ZERO, Tick::ZERO, d, INITIAL, u64::MAX, &mut q);
         }
     }
     sim.schedule_next_arrival(&mut q);
@@ -572,6 +571,9 @@ fn run_with<'s>(
     // abandoned + waiting at the end).
     for (arrival, class) in std::mem::take(&mut sim.failing_starts).into_iter().flatten() {
         sim.fail_arrived(arrival, class, FailReason::FallbackStartFailed);
+    }
+    if sim.record.is_some() {
+        sim.record_in_service();
     }
     if let Some(r) = sim.record.as_mut() {
         for w in sim.waiting.iter_live() {

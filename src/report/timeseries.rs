@@ -12,7 +12,7 @@
 //! ([`DEPRECATED_ARRIVALS`]) stays last in the row for one release.
 
 use crate::experiment::Aggregate;
-use crate::observe::REASONS;
+use crate::observe::{FailReason, REASONS};
 use crate::report::num;
 use crate::scenario::Scenario;
 use crate::time::{format_clock, TICKS_PER_SEC};
@@ -28,10 +28,12 @@ pub struct BinMean {
     pub arrived: f64,
     pub served_primary: f64,
     pub served_fallback: f64,
-    /// Turned away or abandoned.
+    /// Turned away, abandoned or cut off by a drain.
     pub failed: f64,
     /// Turned away, indexed by [`crate::observe::FailReason`] as `usize`.
     pub failed_by: [f64; 4],
+    /// Cut off by a drain (a column only where a drain can cut calls off).
+    pub drain_timeout: f64,
     pub abandoned: f64,
     pub failed_fallback_eligible: f64,
     pub busy_primary: f64,
@@ -90,6 +92,7 @@ pub fn bin_means(sc: &Scenario, agg: &Aggregate) -> Vec<BinMean> {
                 served_fallback: mean(c.served_fallback),
                 failed: mean(c.failed()),
                 failed_by: c.failed_by.map(mean),
+                drain_timeout: mean(c.drain_timeout),
                 abandoned: mean(c.abandoned),
                 failed_fallback_eligible: mean(c.failed_fallback_eligible),
                 busy_primary: avg(a.busy_primary),
@@ -108,14 +111,18 @@ pub fn bin_means(sc: &Scenario, agg: &Aggregate) -> Vec<BinMean> {
 /// through 0.1.x so that readers by name keep working; it goes in 0.2.
 pub const DEPRECATED_ARRIVALS: &str = "arrivals";
 
-/// The column names, in order.
-pub fn columns() -> Vec<String> {
+/// The column names, in order; `drain`: with `failed_drain_timeout`
+/// (where a drain can cut calls off).
+pub fn columns(drain: bool) -> Vec<String> {
     let mut c: Vec<String> =
         ["t_start_s", "t_end_s", "clock", "arrived", "served_primary", "served_fallback", "failed"]
             .iter()
             .map(|s| s.to_string())
             .collect();
     c.extend(REASONS.iter().map(|r| format!("failed_{}", r.name())));
+    if drain {
+        c.push(format!("failed_{}", FailReason::DrainTimeout.name()));
+    }
     c.extend(
         [
             "abandoned",
@@ -139,7 +146,8 @@ pub fn columns() -> Vec<String> {
 /// The bytes of `timeseries.csv`.
 pub fn to_csv(sc: &Scenario, agg: &Aggregate) -> Vec<u8> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(columns()).expect("in-memory write");
+    let drain = sc.primary.drain_can_cut();
+    w.write_record(columns(drain)).expect("in-memory write");
     for b in bin_means(sc, agg) {
         let mut row = vec![
             num(b.t0 as f64 / 1e6),
@@ -151,6 +159,9 @@ pub fn to_csv(sc: &Scenario, agg: &Aggregate) -> Vec<u8> {
             num(b.failed),
         ];
         row.extend(REASONS.iter().map(|r| num(b.failed_by[*r as usize])));
+        if drain {
+            row.push(num(b.drain_timeout));
+        }
         row.extend([
             num(b.abandoned),
             num(b.failed_fallback_eligible),

@@ -72,6 +72,16 @@ pub struct PrimarySpec {
     pub drain_grace: Option<Tick>,
 }
 
+impl PrimarySpec {
+    /// Whether a scale-down can cut calls off: the drain grace is finite
+    /// and something may remove workers (a policy, or KEDA's poll). Only
+    /// then do outputs carry a `failed_drain_timeout` column.
+    pub fn drain_can_cut(&self) -> bool {
+        self.drain_grace.is_some()
+            && (!matches!(self.autoscaler.policy, PolicyKind::None) || self.autoscaler.polling_interval.is_some())
+    }
+}
+
 /// `[primary.nodes]`: nodes with room for `workers_per_node` workers each,
 /// and a Cluster-Autoscaler-like node autoscaler.
 #[derive(Clone, Debug)]

@@ -15,6 +15,8 @@
 //! - `incident`: the 07:00 incident replay and its counterfactuals.
 //! - `drain`: scale-down victims and drain grace, failing fallback starts
 //!   that hold a slot, `max_wait = "unlimited"` and patience with max_wait.
+//! - `drain_outputs`: calls cut off by a drain in every output file and in
+//!   `surgesim trace`.
 //! - `digests`: the bundled scenarios' outputs against pinned digests
 //!   (`digests.txt`).
 //! - `inputs`: bounded input, non-regular files, messages that echo nothing
@@ -43,6 +45,7 @@ mod check;
 mod cli;
 mod digests;
 mod drain;
+mod drain_outputs;
 mod fit;
 mod hostile;
 mod html_report;
