@@ -23,6 +23,7 @@ pub mod primary;
 pub mod record;
 mod scaling;
 mod waiting;
+mod warm_pool;
 
 use rand::Rng;
 
@@ -101,6 +102,8 @@ pub enum Ev {
     NodeReady,
     /// A scan of the node autoscaler.
     NodeScan,
+    /// An instance launched into the warm pool is ready there.
+    WarmPoolRefilled,
 }
 
 /// Options of one run that are not part of the scenario.
@@ -144,7 +147,7 @@ struct Sim<'s> {
     /// Start of the current spell in which arriving calls find the primary full.
     saturated_since: Option<Tick>,
     saturation: Vec<(Tick, Tick)>,
-    warm_pool_left: u32,
+    warm_pool: warm_pool::WarmPool,
     fallback_cold_starts: u64,
     failure_log: Option<Vec<CallFailure>>,
     failures_dropped: u64,
@@ -353,12 +356,7 @@ impl<'s> Sim<'s> {
         let mut ready: Option<(Tick, Tick)> = None;
         if to > cur {
             for (worker, generation) in self.primary.launch(to - cur) {
-                let delay = if self.warm_pool_left > 0 {
-                    self.warm_pool_left -= 1;
-                    self.sc.primary.autoscaler.warm_pool_delay
-                } else {
-                    self.sc.primary.autoscaler.provision_delay.sample(&mut self.rng.provisioning)
-                };
+                let delay = self.launch_delay(now, q);
                 if let Some(nodes) = self.nodes.as_mut() {
                     nodes.pending.push_back(Pending { worker, generation, delay });
                     continue;
@@ -375,7 +373,7 @@ impl<'s> Sim<'s> {
                     q.push(now.saturating_add(grace), Ev::DrainDeadline { worker, generation });
                 }
             }
-            self.warm_pool_left = (self.warm_pool_left + drained).min(self.sc.primary.autoscaler.warm_pool);
+            self.warm_pool.scaled_in(drained, self.sc.primary.autoscaler.reuse_on_scale_in);
         }
         if self.nodes.is_some() {
             ready = self.place_pending(now, q);
@@ -468,6 +466,7 @@ impl Handler for Sim<'_> {
             Ev::Action { idx } => self.on_action(now, idx, q),
             Ev::NodeReady => self.on_node_ready(now, q),
             Ev::NodeScan => self.on_node_scan(now, q),
+            Ev::WarmPoolRefilled => self.warm_pool.refilled(),
         }
         if q.len() > self.peak_pending_events {
             self.peak_pending_events = q.len();
@@ -519,7 +518,8 @@ fn run_with<'s>(
             sc.primary.calls_per_worker,
             sc.primary.scale_down_victim,
             sc.primary.drain_can_cut(),
-        ),
+        )
+        .with_protected(a.protect_from_scale_in),
         scaler: Scaler::new(a),
         fallback: sc.fallback.as_ref().map(|f| Fallback::new(f, warm)),
         nodes: sc.primary.nodes.as_ref().map(|n| Nodes::new(n, warm)),
@@ -533,7 +533,7 @@ fn run_with<'s>(
         scale_log: Vec::new(),
         saturated_since: None,
         saturation: Vec::new(),
-        warm_pool_left: a.warm_pool,
+        warm_pool: warm_pool::WarmPool::new(a.warm_pool),
         fallback_cold_starts: 0,
         failure_log: opts.failure_log.then(Vec::new),
         failures_dropped: 0,

@@ -65,6 +65,8 @@ pub struct Primary {
     tracking: bool,
     /// The listed call the last [`Primary::release`] ended.
     ended: Option<Tracked>,
+    /// Workers `0..protected` (initial ones) are never scale-down victims.
+    protected: u32,
     pub ready: u32,
     pub draining: u32,
     /// Calls in service on the primary (on ready and draining workers).
@@ -82,6 +84,7 @@ impl Primary {
             calls: Vec::new(),
             tracking,
             ended: None,
+            protected: 0,
             cpw: calls_per_worker,
             load: Vec::new(),
             state: Vec::new(),
@@ -99,6 +102,13 @@ impl Primary {
             p.make_ready(id, g);
         }
         p
+    }
+
+    /// Protects the first `n` initial workers from scale-down (scale-in
+    /// protection): a scale-down never removes them.
+    pub fn with_protected(mut self, n: u32) -> Primary {
+        self.protected = n;
+        self
     }
 
     pub fn calls_per_worker(&self) -> u32 {
@@ -291,7 +301,7 @@ impl Primary {
             return (cancelled, 0);
         }
         let mut ready: Vec<u32> =
-            (0..self.state.len() as u32).filter(|&w| self.state[w as usize] == WState::Ready).collect();
+            (self.protected..self.state.len() as u32).filter(|&w| self.state[w as usize] == WState::Ready).collect();
         match self.victim {
             Victim::Newest => ready.sort_by_key(|&w| std::cmp::Reverse(self.ready_seq[w as usize])),
             Victim::LeastLoaded => ready.sort_by_key(|&w| (self.load[w as usize], w)),

@@ -139,7 +139,15 @@ pub struct AutoscalerSpec {
     /// `(at, min)`: from `at`, the minimum becomes `min`.
     pub schedule: Vec<(Tick, u32)>,
     pub warm_pool: u32,
+    /// Time from the pool to InService (by the pool's instance state).
     pub warm_pool_delay: Tick,
+    /// Time to launch a replacement into the pool after an instance left
+    /// it (`None`: the pool is never refilled).
+    pub warm_pool_refill: Option<Tick>,
+    /// Instances removed by a scale-in return to the pool.
+    pub reuse_on_scale_in: bool,
+    /// The first this many initial workers are never removed by a scale-in.
+    pub protect_from_scale_in: u32,
     /// What the scaler measures, how often, averaged and delayed how.
     pub metric: MetricSpec,
     /// KEDA's activation loop: every `polling_interval` the pool goes

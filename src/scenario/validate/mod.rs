@@ -17,6 +17,7 @@ mod drain;
 mod fallback;
 mod nodes;
 mod trace;
+mod warm_pool;
 mod window;
 
 use std::path::Path;
