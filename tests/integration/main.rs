@@ -33,6 +33,8 @@
 //! - `shell`: completions and the man page.
 //! - `k8s_manifest`: the Kubernetes Indexed Job manifest in docs/.
 //! - `scaler`: the scaler against the HPA, KEDA and the metric pipeline.
+//! - `warm_pool`: EC2 Auto Scaling warm pools: delay by pool state, refill,
+//!   reuse on scale-in, scale-in protection, bad input.
 //! - `windows`: the reporting window as clock times, day offsets, durations
 //!   or seconds, and its section of summary.json.
 //!
@@ -63,4 +65,5 @@ mod shell;
 mod sweep;
 mod sweep_hardening;
 mod theory;
+mod warm_pool;
 mod windows;
