@@ -79,6 +79,16 @@ pub struct PrimarySpec {
     pub drain_grace: Option<Tick>,
 }
 
+impl PrimarySpec {
+    /// Whether a scale-down can cut calls off: the drain grace is finite
+    /// and something may remove workers (a policy, or KEDA's poll). Only
+    /// then do outputs carry a `failed_drain_timeout` column.
+    pub fn drain_can_cut(&self) -> bool {
+        self.drain_grace.is_some()
+            && (!matches!(self.autoscaler.policy, PolicyKind::None) || self.autoscaler.polling_interval.is_some())
+    }
+}
+
 /// `[primary.nodes]`: nodes with room for `workers_per_node` workers each,
 /// and a Cluster-Autoscaler-like node autoscaler.
 #[derive(Clone, Debug)]
@@ -136,7 +146,15 @@ pub struct AutoscalerSpec {
     /// `(at, min)`: from `at`, the minimum becomes `min`.
     pub schedule: Vec<(Tick, u32)>,
     pub warm_pool: u32,
+    /// Time from the pool to InService (by the pool's instance state).
     pub warm_pool_delay: Tick,
+    /// Time to launch a replacement into the pool after an instance left
+    /// it (`None`: the pool is never refilled).
+    pub warm_pool_refill: Option<Tick>,
+    /// Instances removed by a scale-in return to the pool.
+    pub reuse_on_scale_in: bool,
+    /// The first this many initial workers are never removed by a scale-in.
+    pub protect_from_scale_in: u32,
     /// What the scaler measures, how often, averaged and delayed how.
     pub metric: MetricSpec,
     /// KEDA's activation loop: every `polling_interval` the pool goes

@@ -377,6 +377,14 @@ pub struct RawAutoscaler {
     /// `warm_pool_delay` instead of `provision_delay`.
     pub warm_pool: Option<i64>,
     pub warm_pool_delay: Option<RawDur>,
+    /// `stopped`, `running` or `hibernated`: the pool's instance state.
+    pub warm_pool_state: Option<String>,
+    /// Time to launch a replacement into the pool (`unlimited`: none).
+    pub warm_pool_refill_delay: Option<RawLimit>,
+    /// Instances return to the pool on scale-in.
+    pub reuse_on_scale_in: Option<bool>,
+    /// This many of the initial workers are never scale-in victims.
+    pub protect_from_scale_in: Option<i64>,
     // What the scaler sees, KEDA's activation loop and EC2 warm-up.
     pub metric: Option<String>,
     pub scrape_interval: Option<RawDur>,

@@ -18,6 +18,7 @@ mod fallback;
 mod nodes;
 mod report;
 mod trace;
+mod warm_pool;
 mod window;
 
 use std::path::Path;
