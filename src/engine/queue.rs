@@ -42,31 +42,39 @@ struct Bucket {
 const EMPTY: Bucket = Bucket { head: NIL, tail: NIL, len: 0 };
 
 impl<E: Clone> Chunks<E> {
-    #[inline]
+    #[inline(always)]
     fn push(&mut self, b: &mut Bucket, e: Entry<E>) {
         let fill = b.len as usize % CHUNK;
         if fill == 0 {
-            let c = if self.free != NIL {
-                let c = self.free;
-                self.free = self.next[c as usize];
-                self.entries[c as usize * CHUNK] = e;
-                c
-            } else {
-                let c = u32::try_from(self.next.len()).ok().filter(|&c| c != NIL).expect("fewer than 2³² chunks");
-                self.entries.extend(std::iter::repeat_n(e, CHUNK));
-                self.next.push(NIL);
-                c
-            };
-            self.next[c as usize] = NIL;
-            if b.len == 0 {
-                b.head = c;
-            } else {
-                self.next[b.tail as usize] = c;
-            }
-            b.tail = c;
+            self.push_new_chunk(b, e);
         } else {
             self.entries[b.tail as usize * CHUNK + fill] = e;
+            b.len += 1;
         }
+    }
+
+    /// [`Chunks::push`] when the bucket's last chunk is full (or it has
+    /// none): one push in `CHUNK`, kept out of the inlined path.
+    #[inline(never)]
+    fn push_new_chunk(&mut self, b: &mut Bucket, e: Entry<E>) {
+        let c = if self.free != NIL {
+            let c = self.free;
+            self.free = self.next[c as usize];
+            self.entries[c as usize * CHUNK] = e;
+            c
+        } else {
+            let c = u32::try_from(self.next.len()).ok().filter(|&c| c != NIL).expect("fewer than 2³² chunks");
+            self.entries.extend(std::iter::repeat_n(e, CHUNK));
+            self.next.push(NIL);
+            c
+        };
+        self.next[c as usize] = NIL;
+        if b.len == 0 {
+            b.head = c;
+        } else {
+            self.next[b.tail as usize] = c;
+        }
+        b.tail = c;
         b.len += 1;
     }
 
@@ -210,7 +218,7 @@ impl<E: Clone> EventQueue<E> {
     }
 
     /// Schedules `event` at `time`, after every event already scheduled there.
-    #[inline]
+    #[inline(always)]
     pub fn push(&mut self, time: Tick, event: E) {
         let key = self.key(time);
         self.len += 1;
@@ -262,7 +270,7 @@ impl<E: Clone> EventQueue<E> {
     /// Removes and returns the next event if its key is below `limit`; one
     /// look at the candidates (the stream slot, the sorted run, the side
     /// heap) serves both the test and the removal.
-    #[inline]
+    #[inline(always)]
     fn pop_below(&mut self, limit: u128) -> Option<(Tick, E)> {
         if self.bottom.is_empty() {
             self.refill();
@@ -286,6 +294,7 @@ impl<E: Clone> EventQueue<E> {
     /// crowded buckets over finer rungs and spreading the top over a new
     /// rung when the rungs are spent.
     #[cold]
+    #[inline(never)]
     fn refill(&mut self) {
         while self.bottom.is_empty() {
             if self.active == 0 {
