@@ -108,6 +108,9 @@ struct Rung {
     shift: u32,
     n: usize,
     cur: usize,
+    /// `start + cur × 2^shift`, kept up to date with `cur` (a push
+    /// compares with it).
+    low: u128,
     /// At least `n` buckets; all empty while the rung is inactive.
     buckets: Vec<Bucket>,
 }
@@ -117,7 +120,14 @@ impl Rung {
     /// rung (or above); earlier ones go below.
     #[inline]
     fn lower(&self) -> u128 {
-        self.start as u128 + ((self.cur as u128) << self.shift)
+        self.low
+    }
+
+    /// Makes bucket `cur` the first unspent one.
+    #[inline]
+    fn set_cur(&mut self, cur: usize) {
+        self.cur = cur;
+        self.low = self.start as u128 + ((cur as u128) << self.shift);
     }
 
     #[inline]
@@ -321,7 +331,7 @@ impl<E: Clone> EventQueue<E> {
                 continue;
             }
             let b = r.cur;
-            r.cur += 1;
+            r.set_cur(b + 1);
             // A finer rung must cover the rest of this bucket's range:
             // later pushes into that range land there.
             let end = (r.start as u128 + (((b + 1) as u128) << r.shift)).min(u64::MAX as u128 + 1);
@@ -351,7 +361,7 @@ impl<E: Clone> EventQueue<E> {
         let shift = width.trailing_zeros();
         let n = span.div_ceil(width) as usize;
         if self.rungs.len() <= level {
-            self.rungs.push(Rung { start: 0, shift: 0, n: 0, cur: 0, buckets: Vec::new() });
+            self.rungs.push(Rung { start: 0, shift: 0, n: 0, cur: 0, low: 0, buckets: Vec::new() });
         }
         let r = &mut self.rungs[level];
         if r.buckets.len() < n {
@@ -360,7 +370,7 @@ impl<E: Clone> EventQueue<E> {
         r.start = lo;
         r.shift = shift;
         r.n = n;
-        r.cur = 0;
+        r.set_cur(0);
         for e in from.drain(..) {
             let b = r.bucket(e.time());
             self.chunks.push(&mut r.buckets[b], e);
