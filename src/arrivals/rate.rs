@@ -126,6 +126,16 @@ impl RateFn {
     #[inline]
     pub fn next_arrival(&self, now: Tick, cursor: &mut usize, mut e: f64) -> Option<Tick> {
         let mut i = *cursor;
+        if i + 1 == self.segs.len() {
+            // The last segment, flat and positive (a constant rate, or the
+            // end of a profile): the general path below reduces to this,
+            // with the same operations on the same values.
+            let s = &self.segs[i];
+            if s.slope == 0.0 && s.rate > 0.0 {
+                let t = now.saturating_add(Tick::from_secs_f64(e / s.rate));
+                return Some(if t <= now { Tick(now.0 + 1) } else { t });
+            }
+        }
         while i + 1 < self.segs.len() && self.segs[i + 1].start <= now {
             i += 1;
         }
