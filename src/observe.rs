@@ -395,6 +395,25 @@ mod tests {
         assert_eq!(secs(o.areas().busy_primary), 19.0);
     }
 
+    /// Levels that change rarely are integrated when they change and at
+    /// bin ends: the areas are the same as integrating every span.
+    #[test]
+    fn rarely_changing_levels_split_across_bins() {
+        let mut o = Observer::new(Tick::from_secs(10), Tick::from_secs(4), 1, None);
+        let l = |capacity_primary, fallback_busy| Levels { capacity_primary, fallback_busy, ..Default::default() };
+        o.advance(Tick::from_secs(3), &l(5, 1));
+        o.advance(Tick::from_secs(6), &l(7, 1));
+        o.advance(Tick::from_secs(9), &l(7, 0));
+        o.advance(Tick::from_secs(20), &l(2, 0));
+        let secs = |a: u128| a as f64 / 1e6;
+        // Capacity 5 over [0, 3), 7 over [3, 9), 2 over [9, 10).
+        let cap: Vec<f64> = o.bins.iter().map(|b| secs(b.areas.capacity_primary)).collect();
+        assert_eq!(cap, vec![5.0 * 3.0 + 7.0, 7.0 * 4.0, 7.0 + 2.0]);
+        // Fallback 1 over [0, 6).
+        let fb: Vec<f64> = o.bins.iter().map(|b| secs(b.areas.fallback_busy)).collect();
+        assert_eq!(fb, vec![4.0, 2.0, 0.0]);
+    }
+
     #[test]
     fn outcomes_land_in_the_arrival_bin_and_window() {
         let win = Some((Tick::from_secs(4), Tick::from_secs(8)));

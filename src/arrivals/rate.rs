@@ -219,6 +219,20 @@ mod tests {
         assert!((t.as_secs_f64() - 60.0 - x).abs() < 1e-6);
     }
 
+    /// A flat last segment: the next arrival is `e / rate` later, rounded
+    /// to the tick, and never at `now` itself.
+    #[test]
+    fn flat_tail_inverts_directly() {
+        let r = RateFn::from_segments(vec![
+            Segment { start: Tick::ZERO, rate: 1.0, slope: 0.0 },
+            Segment { start: Tick::from_secs(10), rate: 4.0, slope: 0.0 },
+        ]);
+        let mut cur = 0;
+        assert_eq!(r.next_arrival(Tick::from_secs(20), &mut cur, 2.0), Some(Tick::from_secs_f64(20.5)));
+        assert_eq!(cur, 1);
+        assert_eq!(r.next_arrival(Tick::from_secs(20), &mut cur, 1e-9), Some(Tick(20_000_001)));
+    }
+
     #[test]
     fn zero_rate_tail_ends_arrivals() {
         let r = RateFn::from_segments(vec![
