@@ -180,6 +180,7 @@ impl<'s> Sim<'s> {
         t.0.checked_sub(self.warm.0).map(Tick)
     }
 
+    #[inline]
     fn schedule_next_arrival(&mut self, q: &mut EventQueue<Ev>) {
         self.next = None;
         if let Some(a) = self.calls.next_arrival() {
