@@ -100,6 +100,8 @@ fn collect(sc: &Scenario, run: u64, f: Outcome) -> RunResult {
         node_seconds: f.node_seconds,
         arrival_error: f.arrival_error,
         cost: sc.cost.clone(),
+        service_levels: sc.service_levels.iter().map(|s| s.0.clone()).collect(),
+        surge: sc.surge_draws(run),
     }
 }
 

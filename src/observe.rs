@@ -50,7 +50,15 @@ impl FailReason {
     }
 }
 
+/// Most service-level thresholds one scenario may list.
+pub const MAX_SERVICE_LEVELS: usize = 8;
+
 /// What happened to the calls of one group (a run, a bin, a class, a window).
+///
+/// The service-level fields (`waited` and after) are kept only when the
+/// observer has thresholds ([`Observer::with_service_levels`]); a call's
+/// wait is the time from its arrival until its service started (primary
+/// queue wait, or fallback cold start) or until it abandoned.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Counts {
     pub arrived: u64,
@@ -64,6 +72,15 @@ pub struct Counts {
     /// Calls started on the primary and cut off when their worker's drain
     /// grace ended (not counted in `served_primary`).
     pub drain_timeout: u64,
+    /// Answered or abandoned calls whose wait was longer than zero.
+    pub waited: u64,
+    /// Answered calls (service started) whose wait was at most each
+    /// threshold, in the scenario's order.
+    pub answered_within: [u64; MAX_SERVICE_LEVELS],
+    /// Sum of the waits of answered calls, ticks.
+    pub answer_wait_sum: u128,
+    /// Sum of the waits of abandoned calls, ticks.
+    pub abandon_wait_sum: u128,
 }
 
 impl Counts {
@@ -78,6 +95,19 @@ impl Counts {
         self.rejected() + self.abandoned + self.drain_timeout
     }
 
+    /// Calls whose service started (primary or fallback), including those
+    /// a drain later cut off.
+    pub fn answered(&self) -> u64 {
+        self.served_primary + self.served_fallback + self.drain_timeout
+    }
+
+    /// Calls not turned away at once: answered, abandoned, or still
+    /// waiting at the end. The denominator of service levels and
+    /// abandonment.
+    pub fn accepted(&self) -> u64 {
+        self.arrived - self.rejected()
+    }
+
     pub fn add(&mut self, o: &Counts) {
         self.arrived += o.arrived;
         self.served_primary += o.served_primary;
@@ -88,6 +118,12 @@ impl Counts {
         }
         self.failed_fallback_eligible += o.failed_fallback_eligible;
         self.drain_timeout += o.drain_timeout;
+        self.waited += o.waited;
+        for (a, b) in self.answered_within.iter_mut().zip(o.answered_within) {
+            *a += b;
+        }
+        self.answer_wait_sum += o.answer_wait_sum;
+        self.abandon_wait_sum += o.abandon_wait_sum;
     }
 }
 
@@ -165,6 +201,8 @@ pub struct Observer {
     pub abandon_wait_sum_us: u128,
     pub peak_in_system: u64,
     pub peak_busy_primary: u64,
+    /// Service-level thresholds, ticks (empty: no service-level counts).
+    service_levels: Vec<u64>,
 }
 
 impl Observer {
@@ -186,7 +224,15 @@ impl Observer {
             abandon_wait_sum_us: 0,
             peak_in_system: 0,
             peak_busy_primary: 0,
+            service_levels: Vec::new(),
         }
+    }
+
+    /// Also counts waits against these thresholds (at most
+    /// [`MAX_SERVICE_LEVELS`]; more are ignored) in every group.
+    pub fn with_service_levels(mut self, thresholds: &[Tick]) -> Observer {
+        self.service_levels = thresholds.iter().take(MAX_SERVICE_LEVELS).map(|t| t.0).collect();
+        self
     }
 
     /// The bin of `t`; most outcomes are counted at the current time, in
@@ -257,6 +303,20 @@ impl Observer {
     /// A call that arrived at `arrival` started service after `wait`.
     #[inline]
     pub fn served(&mut self, arrival: Tick, class: u16, wait: Tick, on_fallback: bool) {
+        if !self.service_levels.is_empty() {
+            let w = wait.0;
+            let mut within = [0u64; MAX_SERVICE_LEVELS];
+            for (c, t) in within.iter_mut().zip(&self.service_levels) {
+                *c = (w <= *t) as u64;
+            }
+            self.each(arrival, class, |c| {
+                c.waited += (w > 0) as u64;
+                c.answer_wait_sum += w as u128;
+                for (a, b) in c.answered_within.iter_mut().zip(within) {
+                    *a += b;
+                }
+            });
+        }
         if on_fallback {
             self.each(arrival, class, |c| c.served_fallback += 1);
         } else {
@@ -295,10 +355,15 @@ impl Observer {
 
     #[inline]
     pub fn abandoned(&mut self, arrival: Tick, class: u16, waited: Tick, eligible: bool) {
+        let (sl, w) = (!self.service_levels.is_empty(), waited.0);
         self.each(arrival, class, |c| {
             c.abandoned += 1;
             if eligible {
                 c.failed_fallback_eligible += 1;
+            }
+            if sl {
+                c.waited += (w > 0) as u64;
+                c.abandon_wait_sum += w as u128;
             }
         });
         self.abandon_wait_sum_us += waited.0 as u128;
@@ -349,6 +414,28 @@ mod tests {
         assert_eq!(o.window.as_ref().unwrap().2.failed_fallback_eligible, 1);
         assert_eq!(o.window.as_ref().unwrap().2.arrived, 1);
         assert_eq!(o.classes[1].failed(), 1);
+    }
+
+    #[test]
+    fn service_levels_count_waits_at_most_each_threshold() {
+        let sl = [Tick::from_secs(20), Tick::from_secs(5)];
+        let mut o = Observer::new(Tick::from_secs(100), Tick::from_secs(50), 1, None).with_service_levels(&sl);
+        for (w, fallback) in [(0, false), (5, false), (20, true), (21, false)] {
+            o.arrived(Tick::ZERO, 0);
+            o.served(Tick::ZERO, 0, Tick::from_secs(w), fallback);
+        }
+        o.arrived(Tick::from_secs(60), 0);
+        o.abandoned(Tick::from_secs(60), 0, Tick::from_secs(3), false);
+        let t = &o.totals;
+        assert_eq!((t.answered(), t.waited), (4, 4));
+        assert_eq!(t.answered_within[..2], [3, 2]);
+        assert_eq!(t.answer_wait_sum, 46_000_000);
+        assert_eq!(t.abandon_wait_sum, 3_000_000);
+        assert_eq!(o.bins[1].counts.waited, 1);
+        // Without thresholds none of it is kept.
+        let mut o = Observer::new(Tick::from_secs(10), Tick::from_secs(10), 1, None);
+        o.served(Tick::ZERO, 0, Tick::from_secs(3), false);
+        assert_eq!((o.totals.waited, o.totals.answer_wait_sum), (0, 0));
     }
 
     #[test]

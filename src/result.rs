@@ -66,6 +66,12 @@ pub struct RunResult {
     pub arrival_error: Option<String>,
     /// Prices, copied from the scenario.
     pub(crate) cost: CostSpec,
+    /// Labels of the service-level thresholds (`20s`), copied from the
+    /// scenario; empty: no service-level metrics.
+    pub(crate) service_levels: Vec<String>,
+    /// The values a family of surges drew for this run (field path,
+    /// value), reported as metrics `surge.<path>`; empty without one.
+    pub surge: Vec<(String, f64)>,
 }
 
 fn secs(area: u128) -> f64 {
@@ -77,7 +83,8 @@ impl RunResult {
     /// metric does not apply to this run (e.g. no detection happened).
     pub fn metrics(&self, class_names: &[String]) -> Vec<(String, Option<f64>)> {
         let mut m: Vec<(String, Option<f64>)> = Vec::with_capacity(64);
-        push_counts(&mut m, "", &self.totals);
+        let sl = &self.service_levels;
+        push_counts(&mut m, "", &self.totals, sl);
         let a = &self.areas;
         let dur = self.duration_s.max(f64::MIN_POSITIVE);
         let mut put = |k: &str, v: f64| m.push((k.to_string(), Some(v)));
@@ -120,7 +127,10 @@ impl RunResult {
         put("fallback_seconds", fb_s);
         let c = &self.cost;
         let cost_primary = worker_s / 3600.0 * c.primary_worker_hour;
-        let cost_fallback = invocations * c.fallback_per_invocation + fb_s * c.fallback_per_second;
+        let mut cost_fallback = invocations * c.fallback_per_invocation + fb_s * c.fallback_per_second;
+        if c.fallback_slot_hour > 0.0 {
+            cost_fallback += c.fallback_slots * self.duration_s / 3600.0 * c.fallback_slot_hour;
+        }
         put("cost_primary", cost_primary);
         put("cost_fallback", cost_fallback);
         // Node metrics only with a node layer, so outputs without one keep their bytes.
@@ -138,16 +148,19 @@ impl RunResult {
         };
         m.push(("detection_latency_s".into(), latency));
         if let Some(w) = &self.window {
-            push_counts(&mut m, "window.", w);
+            push_counts(&mut m, "window.", w, sl);
         }
         for (name, c) in class_names.iter().zip(&self.classes) {
-            push_counts(&mut m, &format!("class.{name}."), c);
+            push_counts(&mut m, &format!("class.{name}."), c, sl);
+        }
+        for (field, v) in &self.surge {
+            m.push((format!("surge.{field}"), Some(*v)));
         }
         m
     }
 }
 
-fn push_counts(m: &mut Vec<(String, Option<f64>)>, prefix: &str, c: &Counts) {
+fn push_counts(m: &mut Vec<(String, Option<f64>)>, prefix: &str, c: &Counts, service_levels: &[String]) {
     let mut put = |k: &str, v: f64| m.push((format!("{prefix}{k}"), Some(v)));
     put("arrived", c.arrived as f64);
     put("served_primary", c.served_primary as f64);
@@ -160,6 +173,34 @@ fn push_counts(m: &mut Vec<(String, Option<f64>)>, prefix: &str, c: &Counts) {
     put("failed_fallback_eligible", c.failed_fallback_eligible as f64);
     let rate = if c.arrived == 0 { 0.0 } else { c.failed() as f64 / c.arrived as f64 };
     put("failure_rate", rate);
+    if !service_levels.is_empty() {
+        push_service_levels(m, prefix, c, service_levels);
+    }
+}
+
+/// Whether a service-level metric (named without its group prefix) is a
+/// count of calls, rather than a ratio or a mean.
+pub fn is_service_level_count(name: &str) -> bool {
+    name == "waited" || name.starts_with("answered_within_")
+}
+
+/// The service-level metrics of one group (see [`Counts`] for what a wait
+/// is), named with `prefix`; ratios with an empty denominator do not apply
+/// (`None`). `labels`: the thresholds' labels, in the scenario's order.
+pub fn push_service_levels(m: &mut Vec<(String, Option<f64>)>, prefix: &str, c: &Counts, labels: &[String]) {
+    let ratio = |a: f64, b: u64| if b == 0 { None } else { Some(a / b as f64) };
+    let mut put = |k: &str, v: Option<f64>| m.push((format!("{prefix}{k}"), v));
+    put("waited", Some(c.waited as f64));
+    let (accepted, answered) = (c.accepted(), c.answered());
+    for (label, &within) in labels.iter().zip(&c.answered_within) {
+        put(&format!("answered_within_{label}"), Some(within as f64));
+        put(&format!("service_level_{label}"), ratio(within as f64, accepted));
+        put(&format!("service_level_all_{label}"), ratio(within as f64, c.arrived));
+    }
+    let secs = |sum: u128| sum as f64 / TICKS_PER_SEC as f64;
+    put("asa_s", ratio(secs(c.answer_wait_sum), answered));
+    put("wait_mean_all_s", ratio(secs(c.answer_wait_sum + c.abandon_wait_sum), answered + c.abandoned));
+    put("abandon_rate", ratio(c.abandoned as f64, accepted));
 }
 
 /// The metric names a scenario's runs produce (for validating SLOs,
@@ -197,6 +238,8 @@ pub fn metric_names(sc: &Scenario) -> Vec<String> {
         node_seconds: sc.primary.nodes.as_ref().map(|_| 0.0),
         arrival_error: None,
         cost: sc.cost.clone(),
+        service_levels: sc.service_levels.iter().map(|s| s.0.clone()).collect(),
+        surge: sc.surge.as_ref().map_or_else(Vec::new, |f| f.fields().into_iter().map(|k| (k, 0.0)).collect()),
     };
     let names: Vec<String> = sc.classes.iter().map(|c| c.name.clone()).collect();
     empty.metrics(&names).into_iter().map(|(k, _)| k).collect()

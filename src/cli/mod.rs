@@ -7,6 +7,7 @@ mod compare;
 mod compare_range;
 mod fit;
 mod plan;
+mod plan_mix;
 mod report;
 mod run;
 mod shell;

@@ -131,7 +131,8 @@ pub fn sweep(args: SweepArgs) -> Result<ExitCode> {
 
     let shard_len = grid.shard_iter(shard.unwrap_or(Shard::ALL)).len();
     let bar = progress(Some(shard_len as u64 * args.replications), "runs");
-    let mut table = Table::new(&grid.paths(), &metrics_for(&sc0));
+    let metrics = metrics_for(&sc0);
+    let mut table = Table::new(&grid.paths(), &metrics.iter().map(String::as_str).collect::<Vec<_>>());
     run_lazily(
         grid.shard_iter(shard.unwrap_or(Shard::ALL)),
         args.replications,

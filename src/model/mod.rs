@@ -480,13 +480,13 @@ impl Handler for Sim<'_> {
 /// scenario seed and `run`). `experiment::simulate` collects the outcome
 /// into a `RunResult`.
 pub fn run(sc: &Scenario, run: u64, opts: RunOptions) -> Outcome {
-    run_with(sc, &sc.arrivals.shifted(sc.warmup), run, opts, None)
+    run_with(sc, &sc.arrivals_for(run).shifted(sc.warmup), run, opts, None)
 }
 
 /// [`run`], handing a [`CallRecord`] of every call that arrives (warm-up
 /// included) to `record`; calls still waiting at the end come last.
 pub fn run_recording(sc: &Scenario, run: u64, opts: RunOptions, record: Recorder<'_>) -> Outcome {
-    run_with(sc, &sc.arrivals.shifted(sc.warmup), run, opts, Some(record))
+    run_with(sc, &sc.arrivals_for(run).shifted(sc.warmup), run, opts, Some(record))
 }
 
 fn run_with<'s>(
@@ -527,7 +527,8 @@ fn run_with<'s>(
         waiting: WaitQueue::default(),
         abandon_timer: None,
         abandon_generation: 0,
-        obs: Observer::new(sc.duration, sc.bin, sc.classes.len(), sc.window),
+        obs: Observer::new(sc.duration, sc.bin, sc.classes.len(), sc.window)
+            .with_service_levels(&sc.service_levels.iter().map(|s| s.1).collect::<Vec<_>>()),
         arrivals: 0,
         view: scaling::View::new(sc),
         canary: Canary::new(sc, run),

@@ -10,10 +10,15 @@
 //! the same (`arrived`, `failed_<reason>`, `busy_primary_avg`…). The column
 //! once called `arrivals` is now `arrived`; a copy under the old name
 //! ([`DEPRECATED_ARRIVALS`]) stays last in the row for one release.
+//!
+//! With service-level thresholds, the service-level metrics of each bin
+//! (`waited`, `service_level_20s`, `asa_s`…) come just before that last
+//! column; without them the file has none of these columns.
 
 use crate::experiment::Aggregate;
-use crate::observe::REASONS;
+use crate::observe::{Counts, REASONS};
 use crate::report::num;
+use crate::result::{is_service_level_count, push_service_levels};
 use crate::scenario::Scenario;
 use crate::time::{format_clock, TICKS_PER_SEC};
 
@@ -136,10 +141,44 @@ pub fn columns() -> Vec<String> {
     c
 }
 
+/// The service-level columns of each bin (none without thresholds), named
+/// as the metrics of `summary.json`: counts are means over runs; ratios and
+/// mean waits are pooled over runs (the bin's sums over every run divided),
+/// empty where their denominator is zero.
+fn service_levels(sc: &Scenario, agg: &Aggregate) -> (Vec<String>, Vec<Vec<String>>) {
+    if sc.service_levels.is_empty() {
+        return (Vec::new(), Vec::new());
+    }
+    let labels: Vec<String> = sc.service_levels.iter().map(|s| s.0.clone()).collect();
+    let n = agg.runs.len().max(1) as f64;
+    let mut names = Vec::new();
+    push_service_levels(&mut names, "", &Counts::default(), &labels);
+    let names = names.into_iter().map(|(k, _)| k).collect();
+    let rows = agg
+        .bin_sums()
+        .iter()
+        .map(|b| {
+            let mut m = Vec::new();
+            push_service_levels(&mut m, "", &b.counts, &labels);
+            m.into_iter()
+                .map(|(k, v)| {
+                    let v = v.unwrap_or(f64::NAN);
+                    num(if is_service_level_count(&k) { v / n } else { v })
+                })
+                .collect()
+        })
+        .collect();
+    (names, rows)
+}
+
 /// The bytes of `timeseries.csv`.
 pub fn to_csv(sc: &Scenario, agg: &Aggregate) -> Vec<u8> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(columns()).expect("in-memory write");
+    let (sl_names, sl_rows) = service_levels(sc, agg);
+    let mut header = columns();
+    header.splice(header.len() - 1..header.len() - 1, sl_names);
+    w.write_record(header).expect("in-memory write");
+    let mut sl_rows = sl_rows.into_iter();
     for b in bin_means(sc, agg) {
         let mut row = vec![
             num(b.t0 as f64 / 1e6),
@@ -162,8 +201,9 @@ pub fn to_csv(sc: &Scenario, agg: &Aggregate) -> Vec<u8> {
             num(b.fallback_busy),
             num(b.waiting),
             num(b.peak_busy_primary),
-            num(b.arrived),
         ]);
+        row.extend(sl_rows.next().unwrap_or_default());
+        row.push(num(b.arrived));
         w.write_record(&row).expect("in-memory write");
     }
     w.into_inner().expect("in-memory flush")

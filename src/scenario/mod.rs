@@ -35,7 +35,11 @@ pub struct Scenario {
     pub warmup: Tick,
     /// Reporting window `[from, to)` relative to t = 0, if any.
     pub window: Option<(Tick, Tick)>,
+    /// For a family of surges, the rate at the drawn fields' means.
     pub arrivals: ArrivalSpec,
+    /// A family of surges: Poisson rate fields drawn per replication
+    /// (`None` when every field is a plain number).
+    pub surge: Option<crate::arrivals::family::SurgeFamily>,
     pub classes: Vec<CallClass>,
     pub primary: PrimarySpec,
     pub fallback: Option<FallbackSpec>,
@@ -45,6 +49,9 @@ pub struct Scenario {
     pub initial_calls: u64,
     /// Raw SLO thresholds, keyed as written; checked by `slo`.
     pub slo: Vec<(String, toml::Value)>,
+    /// Service-level thresholds, each with the label its metric names use
+    /// (`service_level_20s`); empty when the scenario reports none.
+    pub service_levels: Vec<(String, Tick)>,
     /// Warnings found while validating (e.g. an architecture mismatch).
     pub warnings: Vec<String>,
 }
@@ -323,6 +330,11 @@ pub struct CostSpec {
     pub fallback_per_invocation: f64,
     pub fallback_per_second: f64,
     pub node_hour: f64,
+    /// Price of one slot of `fallback.max_concurrency` for an hour of the
+    /// run, used or not (capacity reserved ahead).
+    pub fallback_slot_hour: f64,
+    /// The slots so billed: `fallback.max_concurrency` (0 without a fallback).
+    pub fallback_slots: f64,
 }
 
 /// The image and runtime architectures when both are given and name
@@ -360,5 +372,20 @@ impl Scenario {
     /// Expected arrivals over warm-up and the reported span.
     pub fn expected_calls(&self) -> f64 {
         self.arrivals.expected_count(self.warmup.saturating_add(self.duration))
+    }
+
+    /// The arrival process of replication `run`: the scenario's own, or
+    /// the surge drawn for `run` from its family.
+    pub fn arrivals_for(&self, run: u64) -> std::borrow::Cow<'_, ArrivalSpec> {
+        match &self.surge {
+            None => std::borrow::Cow::Borrowed(&self.arrivals),
+            Some(f) => std::borrow::Cow::Owned(ArrivalSpec::Poisson(f.draw(self.seed, run).0)),
+        }
+    }
+
+    /// The values drawn for replication `run` by the family of surges
+    /// (field path, value); empty without one.
+    pub fn surge_draws(&self, run: u64) -> Vec<(String, f64)> {
+        self.surge.as_ref().map_or_else(Vec::new, |f| f.draw(self.seed, run).1)
     }
 }

@@ -38,9 +38,17 @@ pub const SWEEP_METRICS: [&str; 11] = [
     "primary_worker_seconds",
 ];
 
-/// The sweep metrics that apply to `sc`.
-pub fn metrics_for(sc: &Scenario) -> Vec<&'static str> {
-    SWEEP_METRICS.iter().copied().filter(|m| *m != "window.failed" || sc.window.is_some()).collect()
+/// The sweep metrics that apply to `sc`: [`SWEEP_METRICS`], then, with
+/// service-level thresholds, `service_level_<T>` for each, `asa_s` and
+/// `abandon_rate`.
+pub fn metrics_for(sc: &Scenario) -> Vec<String> {
+    let mut m: Vec<String> =
+        SWEEP_METRICS.iter().filter(|m| **m != "window.failed" || sc.window.is_some()).map(|m| m.to_string()).collect();
+    if !sc.service_levels.is_empty() {
+        m.extend(sc.service_levels.iter().map(|(label, _)| format!("service_level_{label}")));
+        m.extend(["asa_s".to_string(), "abandon_rate".to_string()]);
+    }
+    m
 }
 
 /// Mean call duration in seconds, over the classes weighted by share.
@@ -65,7 +73,7 @@ pub fn headroom_pct(sc: &Scenario) -> f64 {
 
 /// The sweep metrics of one run, in `metrics` order (NaN where one does
 /// not apply).
-pub fn run_values(sc: &Scenario, r: &RunResult, metrics: &[&str]) -> Vec<f64> {
+pub fn run_values(sc: &Scenario, r: &RunResult, metrics: &[String]) -> Vec<f64> {
     let names: Vec<String> = sc.classes.iter().map(|c| c.name.clone()).collect();
     let all = r.metrics(&names);
     metrics.iter().map(|m| all.iter().find(|(n, _)| n == m).and_then(|(_, v)| *v).unwrap_or(f64::NAN)).collect()
@@ -77,7 +85,7 @@ pub struct PointResult {
     pub point: Point,
     pub headroom_pct: f64,
     /// Metric names, in column order.
-    pub metrics: Vec<&'static str>,
+    pub metrics: Vec<String>,
     /// `per_run[r][m]`: metric `m` of replication `r`.
     pub per_run: Vec<Vec<f64>>,
     /// Mean and 95 % interval of each metric over the replications.
@@ -106,7 +114,7 @@ pub fn run_points(
     progress: &(dyn Fn() + Sync),
 ) -> Vec<PointResult> {
     let reps = replications as usize;
-    let metrics: Vec<Vec<&'static str>> = points.iter().map(|(_, sc)| metrics_for(sc)).collect();
+    let metrics: Vec<Vec<String>> = points.iter().map(|(_, sc)| metrics_for(sc)).collect();
     let flat: Vec<Vec<f64>> = (0..points.len() * reps)
         .into_par_iter()
         .map(|j| {

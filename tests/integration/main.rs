@@ -34,8 +34,12 @@
 //! - `shell`: completions and the man page.
 //! - `k8s_manifest`: the Kubernetes Indexed Job manifest in docs/.
 //! - `scaler`: the scaler against the HPA, KEDA and the metric pipeline.
+//! - `plan_multi`: the multi-knob plan against a known cheapest mix, its
+//!   Pareto frontier, surge families and quantile SLOs over replications.
 //! - `windows`: the reporting window as clock times, day offsets, durations
 //!   or seconds, and its section of summary.json.
+//! - `service_levels`: service levels, ASA and abandonment against Erlang C
+//!   and Erlang A, staffing with `plan`, bins/classes/window, bad thresholds.
 //!
 //! `common` holds the helpers they share; fixtures stay in `tests/fixtures/`.
 //! Run one topic with e.g. `cargo test --test integration theory::`.
@@ -58,8 +62,10 @@ mod layers;
 mod mechanics;
 mod names;
 mod outputs;
+mod plan_multi;
 mod properties;
 mod scaler;
+mod service_levels;
 mod shell;
 mod sweep;
 mod sweep_hardening;

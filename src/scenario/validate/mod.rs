@@ -4,8 +4,8 @@
 //! what would be valid. Nothing here panics on any input. One file per
 //! section: [`classes`], [`dist`] (durations), [`arrivals`] and [`trace`],
 //! [`autoscaler`] (the primary pool), [`fallback`], [`window`] (the
-//! reporting window); the shared checks are in [`ctx`] and the one CSV
-//! reader in [`columns`].
+//! reporting window), [`report`] (service-level thresholds); the shared
+//! checks are in [`ctx`] and the one CSV reader in [`columns`].
 
 mod arrivals;
 mod autoscaler;
@@ -16,6 +16,7 @@ mod dist;
 mod drain;
 mod fallback;
 mod nodes;
+mod report;
 mod trace;
 mod window;
 
@@ -75,7 +76,7 @@ pub(crate) fn validate(raw: RawScenario, path: &str, base: &Path) -> R<Scenario>
 
     let classes = classes::validate_classes(&cx, &raw.classes)?;
     let names: Vec<String> = classes.iter().map(|c| c.name.clone()).collect();
-    let arrivals = arrivals::validate_arrivals(&cx, &raw.arrivals, duration, warmup, &names, &mut warnings)?;
+    let (arrivals, surge) = arrivals::validate_arrivals(&cx, &raw.arrivals, duration, warmup, &names, &mut warnings)?;
     let mut primary = autoscaler::validate_primary(&cx, &raw.primary)?;
     primary.nodes = nodes::validate_nodes(&cx, &raw.primary, &primary)?;
     nodes::warn_without_start_delay(&primary, &mut warnings);
@@ -88,11 +89,18 @@ pub(crate) fn validate(raw: RawScenario, path: &str, base: &Path) -> R<Scenario>
             .push("classes are marked fallback_eligible but there is no [fallback]: they fail like the others".into());
     }
     let admission = validate_admission(&cx, raw.admission.as_ref())?;
-    let cost = validate_cost(&cx, raw.cost.as_ref())?;
+    let mut cost = validate_cost(&cx, raw.cost.as_ref())?;
+    if cost.fallback_slot_hour > 0.0 {
+        match &fallback {
+            Some(f) => cost.fallback_slots = f.max_concurrency as f64,
+            None => return cx.err("cost.fallback_slot_hour", "prices fallback slots, but there is no [fallback]"),
+        }
+    }
     if cost.node_hour > 0.0 && primary.nodes.is_none() {
         return cx.err("cost.node_hour", "prices nodes, but there is no [primary.nodes] layer to bill");
     }
     let slo = raw.slo.unwrap_or_default().into_iter().collect();
+    let service_levels = report::validate_service_levels(&cx, raw.report.as_ref(), admission.waits)?;
     let initial_calls = match raw.initial.as_ref().and_then(|i| i.calls_in_flight) {
         None => 0,
         Some(n) => {
@@ -116,6 +124,7 @@ pub(crate) fn validate(raw: RawScenario, path: &str, base: &Path) -> R<Scenario>
         warmup,
         window,
         arrivals,
+        surge,
         classes,
         primary,
         fallback,
@@ -123,6 +132,7 @@ pub(crate) fn validate(raw: RawScenario, path: &str, base: &Path) -> R<Scenario>
         cost,
         initial_calls,
         slo,
+        service_levels,
         warnings,
     })
 }
@@ -166,5 +176,7 @@ fn validate_cost(cx: &Ctx, c: Option<&RawCost>) -> R<CostSpec> {
         fallback_per_invocation: v(c.fallback_per_invocation, "fallback_per_invocation")?,
         fallback_per_second: v(c.fallback_per_second, "fallback_per_second")?,
         node_hour: v(c.node_hour, "node_hour")?,
+        fallback_slot_hour: v(c.fallback_slot_hour, "fallback_slot_hour")?,
+        fallback_slots: 0.0,
     })
 }
