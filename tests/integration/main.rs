@@ -33,6 +33,7 @@
 //! - `shell`: completions and the man page.
 //! - `k8s_manifest`: the Kubernetes Indexed Job manifest in docs/.
 //! - `scaler`: the scaler against the HPA, KEDA and the metric pipeline.
+//! - `karpenter`: Karpenter-style node batching windows, bad input.
 //! - `warm_pool`: EC2 Auto Scaling warm pools: delay by pool state, refill,
 //!   reuse on scale-in, scale-in protection, bad input.
 //! - `windows`: the reporting window as clock times, day offsets, durations
@@ -54,6 +55,7 @@ mod html_report;
 mod incident;
 mod inputs;
 mod k8s_manifest;
+mod karpenter;
 mod labels;
 mod layers;
 mod mechanics;
