@@ -104,6 +104,10 @@ pub enum Ev {
     NodeScan,
     /// An instance launched into the warm pool is ready there.
     WarmPoolRefilled,
+    /// Karpenter's batching window may close (the latest `generation`).
+    NodeBatch {
+        generation: u32,
+    },
 }
 
 /// Options of one run that are not part of the scenario.
@@ -359,7 +363,7 @@ impl<'s> Sim<'s> {
             for (worker, generation) in self.primary.launch(to - cur) {
                 let delay = self.launch_delay(now, q);
                 if let Some(nodes) = self.nodes.as_mut() {
-                    nodes.pending.push_back(Pending { worker, generation, delay });
+                    nodes.add_pending(Pending { worker, generation, delay });
                     continue;
                 }
                 let at = now.saturating_add(delay);
@@ -468,6 +472,7 @@ impl Handler for Sim<'_> {
             Ev::NodeReady => self.on_node_ready(now, q),
             Ev::NodeScan => self.on_node_scan(now, q),
             Ev::WarmPoolRefilled => self.warm_pool.refilled(),
+            Ev::NodeBatch { generation } => self.on_node_batch(now, generation, q),
         }
         if q.len() > self.peak_pending_events {
             self.peak_pending_events = q.len();

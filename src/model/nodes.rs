@@ -10,6 +10,13 @@
 //! `provision_delay`; and it removes nodes that have been unneeded for
 //! `scale_down_unneeded_time` while no worker is pending, down to `min`.
 //!
+//! With `scaler = "karpenter"` nodes are launched on batches instead of
+//! scans: the first worker to become pending opens a batching window,
+//! which closes once no worker has become pending for its idle duration,
+//! or at its maximum duration; at the close, nodes are launched for the
+//! pending workers the nodes on their way will not hold (the scans then
+//! only remove unneeded nodes).
+//!
 //! Workers are fungible, so room is counted, not packed: the workers on
 //! nodes (ready, draining, and placed but still starting) need
 //! `ceil(on_nodes / workers_per_node)` nodes, and any more are unneeded (the
@@ -51,6 +58,12 @@ pub struct Nodes<'a> {
     unneeded_since: Vec<Tick>,
     /// Node-ticks billed after `warm` (the reported span).
     area: u128,
+    /// A worker became pending since the batching window last looked.
+    new_pending: bool,
+    /// Start of the open batching window, if one is open.
+    batch_start: Option<Tick>,
+    /// Tells the latest close event of the window from superseded ones.
+    batch_generation: u32,
     last: Tick,
     warm: Tick,
 }
@@ -63,6 +76,9 @@ impl<'a> Nodes<'a> {
             provisioning: 0,
             pending: VecDeque::new(),
             unneeded_since: Vec::new(),
+            new_pending: false,
+            batch_start: None,
+            batch_generation: 0,
             area: 0,
             last: Tick::ZERO,
             warm,
@@ -89,6 +105,28 @@ impl<'a> Nodes<'a> {
             as u32
     }
 
+    /// A launched worker waits for a node.
+    pub fn add_pending(&mut self, p: Pending) {
+        self.pending.push_back(p);
+        self.new_pending = true;
+    }
+
+    /// Nodes to launch for the pending workers that the nodes on their way
+    /// and the room on ready nodes will not hold, up to `max`.
+    fn launch_for_pending(&mut self, on_nodes: u32) -> u32 {
+        let wpn = self.spec.workers_per_node as u64;
+        let pending = self.pending.len() as u64;
+        let upcoming = self.provisioning as u64 * wpn + self.room(on_nodes) as u64;
+        if pending <= upcoming {
+            return 0;
+        }
+        let need = (pending - upcoming).div_ceil(wpn);
+        let headroom = self.spec.max.saturating_sub(self.ready + self.provisioning) as u64;
+        let launch = need.min(headroom) as u32;
+        self.provisioning += launch;
+        launch
+    }
+
     /// A launched node became ready.
     pub fn node_ready(&mut self, now: Tick) {
         self.account(now);
@@ -104,12 +142,8 @@ impl<'a> Nodes<'a> {
         let wpn = self.spec.workers_per_node as u64;
         let pending = self.pending.len() as u64;
         let mut d = ScanDecision::default();
-        let upcoming = self.provisioning as u64 * wpn + self.room(on_nodes) as u64;
-        if pending > upcoming {
-            let need = (pending - upcoming).div_ceil(wpn);
-            let headroom = self.spec.max.saturating_sub(self.ready + self.provisioning) as u64;
-            d.launch = need.min(headroom) as u32;
-            self.provisioning += d.launch;
+        if self.spec.batch.is_none() {
+            d.launch = self.launch_for_pending(on_nodes);
         }
         let unneeded = if pending > 0 {
             0
@@ -157,7 +191,37 @@ impl Sim<'_> {
             q.push(at, Ev::WorkerReady { worker: p.worker, generation: p.generation });
             room -= 1;
         }
+        if let (Some((idle, max)), true) = (nodes.spec.batch, nodes.new_pending) {
+            nodes.new_pending = false;
+            if !nodes.pending.is_empty() {
+                // A worker became pending: the window opens, or stays open
+                // for another idle duration (never past its maximum).
+                let start = *nodes.batch_start.get_or_insert(now);
+                nodes.batch_generation = nodes.batch_generation.wrapping_add(1);
+                let close = now.saturating_add(idle).min(start.saturating_add(max));
+                q.push(close, Ev::NodeBatch { generation: nodes.batch_generation });
+            }
+        }
         ready
+    }
+
+    /// Karpenter's batching window closes: nodes are launched for the
+    /// pending workers (a superseded close event is ignored).
+    #[cold]
+    #[inline(never)]
+    pub(super) fn on_node_batch(&mut self, now: Tick, generation: u32, q: &mut EventQueue<Ev>) {
+        if self.nodes.as_ref().is_none_or(|n| n.batch_generation != generation) {
+            return;
+        }
+        self.place_pending(now, q);
+        let Some(nodes) = self.nodes.as_mut() else { return };
+        nodes.batch_start = None;
+        nodes.account(now);
+        let on_nodes = self.primary.billed() - nodes.pending.len() as u32;
+        for _ in 0..nodes.launch_for_pending(on_nodes) {
+            let delay = nodes.spec.provision_delay.sample(&mut self.rng.nodes);
+            q.push(now.saturating_add(delay), Ev::NodeReady);
+        }
     }
 
     /// A scan of the node autoscaler: launches nodes for pending workers,
@@ -201,6 +265,7 @@ mod tests {
             max: 5,
             scan_interval: Tick::from_secs(10),
             scale_down_unneeded_time: Tick::from_secs(600),
+            batch: None,
         }
     }
 

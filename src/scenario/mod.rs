@@ -104,6 +104,10 @@ pub struct NodesSpec {
     pub scan_interval: Tick,
     /// How long a node must have been unneeded before it is removed.
     pub scale_down_unneeded_time: Tick,
+    /// Karpenter's batching window `(idle, max)`: nodes are launched when
+    /// no worker has become pending for `idle`, or `max` after the first
+    /// one; `None`: the Cluster Autoscaler's scans launch them.
+    pub batch: Option<(Tick, Tick)>,
 }
 
 /// Which ready workers a scale-down removes (launches still provisioning

@@ -341,6 +341,10 @@ pub struct RawNodes {
     pub max: Option<i64>,
     pub scan_interval: Option<RawDur>,
     pub scale_down_unneeded_time: Option<RawDur>,
+    /// `cluster_autoscaler` (default) or `karpenter`.
+    pub scaler: Option<String>,
+    pub batch_idle_duration: Option<RawDur>,
+    pub batch_max_duration: Option<RawDur>,
 }
 
 fn one() -> i64 {

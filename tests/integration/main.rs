@@ -38,6 +38,7 @@
 //! - `scaler`: the scaler against the HPA, KEDA and the metric pipeline.
 //! - `plan_multi`: the multi-knob plan against a known cheapest mix, its
 //!   Pareto frontier, surge families and quantile SLOs over replications.
+//! - `karpenter`: Karpenter-style node batching windows, bad input.
 //! - `warm_pool`: EC2 Auto Scaling warm pools: delay by pool state, refill,
 //!   reuse on scale-in, scale-in protection, bad input.
 //! - `windows`: the reporting window as clock times, day offsets, durations
@@ -62,6 +63,7 @@ mod html_report;
 mod incident;
 mod inputs;
 mod k8s_manifest;
+mod karpenter;
 mod labels;
 mod layers;
 mod mechanics;

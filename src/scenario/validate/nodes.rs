@@ -2,7 +2,9 @@
 //! a scaling policy whose new workers start instantly.
 //!
 //! Defaults follow the Kubernetes Cluster Autoscaler (FAQ and flags:
-//! `--scan-interval` 10 s, `--scale-down-unneeded-time` 10 min).
+//! `--scan-interval` 10 s, `--scale-down-unneeded-time` 10 min), and, with
+//! `scaler = "karpenter"`, Karpenter's batching window (karpenter.sh,
+//! "Settings": `BATCH_IDLE_DURATION` 1 s, `BATCH_MAX_DURATION` 10 s).
 
 use super::ctx::{Ctx, R};
 use super::dist::validate_dist;
@@ -15,6 +17,11 @@ use crate::time::Tick;
 pub const SCAN_INTERVAL: Tick = Tick::from_secs(10);
 /// Cluster Autoscaler `--scale-down-unneeded-time` default.
 pub const SCALE_DOWN_UNNEEDED_TIME: Tick = Tick::from_secs(600);
+
+/// Karpenter `--batch-idle-duration` default.
+pub const BATCH_IDLE_DURATION: Tick = Tick::from_secs(1);
+/// Karpenter `--batch-max-duration` default.
+pub const BATCH_MAX_DURATION: Tick = Tick::from_secs(10);
 
 /// The node layer, if `[primary.nodes]` is given.
 pub(super) fn validate_nodes(cx: &Ctx, raw: &RawPrimary, p: &PrimarySpec) -> R<Option<NodesSpec>> {
@@ -70,6 +77,29 @@ pub(super) fn validate_nodes(cx: &Ctx, raw: &RawPrimary, p: &PrimarySpec) -> R<O
         None => SCAN_INTERVAL,
     };
     let scale_down_unneeded_time = n.scale_down_unneeded_time.map_or(SCALE_DOWN_UNNEEDED_TIME, |d| d.0);
+    let karpenter = match n.scaler.as_deref() {
+        None | Some("cluster_autoscaler") => false,
+        Some("karpenter") => true,
+        Some(other) => {
+            return cx.err(f("scaler"), format!("{other:?}: expected \"cluster_autoscaler\" or \"karpenter\""))
+        }
+    };
+    for (k, v) in [("batch_idle_duration", n.batch_idle_duration), ("batch_max_duration", n.batch_max_duration)] {
+        if v.is_some() && !karpenter {
+            return cx.err(f(k), "applies only with scaler = \"karpenter\"");
+        }
+    }
+    let batch = if karpenter {
+        let idle = n.batch_idle_duration.map(|d| cx.positive_dur(&f("batch_idle_duration"), d)).transpose()?;
+        let max = n.batch_max_duration.map(|d| cx.positive_dur(&f("batch_max_duration"), d)).transpose()?;
+        let (idle, max) = (idle.unwrap_or(BATCH_IDLE_DURATION), max.unwrap_or(BATCH_MAX_DURATION));
+        if idle > max {
+            return cx.err(f("batch_idle_duration"), "exceeds batch_max_duration");
+        }
+        Some((idle, max))
+    } else {
+        None
+    };
     Ok(Some(NodesSpec {
         workers_per_node: wpn,
         provision_delay,
@@ -78,6 +108,7 @@ pub(super) fn validate_nodes(cx: &Ctx, raw: &RawPrimary, p: &PrimarySpec) -> R<O
         max,
         scan_interval,
         scale_down_unneeded_time,
+        batch,
     }))
 }
 
