@@ -1,6 +1,7 @@
 //! Families of surges: a Poisson rate whose spike fields (`at`,
-//! `multiplier`, `ramp`, `hold`, `decay`) or schedule rates (`per_s`,
-//! `to_per_s`) are distributions, drawn once per replication.
+//! `multiplier`, `ramp`, `hold`, `decay`), constant rate or schedule rates
+//! (`per_s`, `to_per_s`) are distributions, drawn once per replication (a
+//! drawn constant rate is a one-point schedule).
 //!
 //! # Streams
 //! Each drawn field has its own random stream, named after the field

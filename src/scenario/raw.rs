@@ -159,6 +159,8 @@ pub struct RawMmppState {
 pub enum RawRate {
     Constant(f64),
     Schedule(Vec<RawRatePoint>),
+    /// A constant rate drawn once per replication.
+    Drawn(Box<RawDistTable>),
 }
 
 impl<'de> Deserialize<'de> for RawRate {
@@ -167,7 +169,7 @@ impl<'de> Deserialize<'de> for RawRate {
         impl<'de> Visitor<'de> for V {
             type Value = RawRate;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("calls per second, or a list of { at, per_s, to_per_s?, over? }")
+                f.write_str("calls per second, a list of { at, per_s, to_per_s?, over? }, or a distribution table")
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawRate, E> {
                 Ok(RawRate::Constant(v as f64))
@@ -180,6 +182,10 @@ impl<'de> Deserialize<'de> for RawRate {
             }
             fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<RawRate, A::Error> {
                 Deserialize::deserialize(de::value::SeqAccessDeserializer::new(seq)).map(RawRate::Schedule)
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<RawRate, A::Error> {
+                Deserialize::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(|t| RawRate::Drawn(Box::new(t)))
             }
         }
         d.deserialize_any(V)

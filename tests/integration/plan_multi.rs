@@ -253,6 +253,28 @@ fn draws_do_not_depend_on_the_thread_count() {
     assert!(!surgesim::result::metric_names(&plain).iter().any(|m| m.starts_with("surge.")));
 }
 
+/// A drawn constant rate on top: each run's arrivals follow its own rate r
+/// and multiplier m, r·(600 + 60·(m − 1)) expected, within 3 standard
+/// errors over 100 runs; and the multipliers are the very draws of the
+/// family without a drawn rate (each field has its own stream).
+#[test]
+fn a_drawn_rate_has_its_own_stream_and_drives_the_arrivals() {
+    let sc = load(&FAMILY.replace("rate = 1.0", r#"rate = { dist = "uniform", min = 0.5, max = 1.5 }"#));
+    let n = 100;
+    let r = per_run(&sc, n, "surge.arrivals.rate");
+    let m = per_run(&sc, n, "surge.arrivals.spike.multiplier");
+    let arrived = per_run(&sc, n, "arrived");
+    assert_eq!(m, per_run(&load(FAMILY), n, "surge.arrivals.spike.multiplier"));
+    assert!(r.iter().all(|r| (0.5..=1.5).contains(r)) && r.iter().any(|r| *r < 0.7) && r.iter().any(|r| *r > 1.3));
+    let (mut dev, mut var) = (0.0, 0.0);
+    for ((a, r), m) in arrived.iter().zip(&r).zip(&m) {
+        let expect = r * (600.0 + 60.0 * (m - 1.0));
+        dev += a - expect;
+        var += expect;
+    }
+    assert!(dev.abs() <= 3.0 * var.sqrt(), "arrivals off their drawn rates by {dev} (se {})", var.sqrt());
+}
+
 /// The binomial CDF P(B ≤ k), B ~ Binomial(n, q), term by term.
 fn binom_cdf(n: usize, q: f64, k: usize) -> f64 {
     let mut c = 1.0;
@@ -358,6 +380,7 @@ fn bad_plans_and_families_exit_2_naming_the_flag_or_field() {
                 .replace("rate = 1.0", r#"rate = [{ at = "0s", per_s = { dist = "gamma", shape = -1, scale = 1 } }]"#),
             "arrivals.rate[0].per_s.shape",
         ),
+        (FAMILY.replace("rate = 1.0", r#"rate = { dist = "exponential" }"#), "arrivals.rate.mean"),
         (format!("{FAMILY}[cost]\nfallback_slot_hour = 1\n"), "cost.fallback_slot_hour"),
         (format!("{FAMILY}[slo]\n\"max_p100(failed)\" = 1\n"), "max_p100(failed)"),
     ];

@@ -102,6 +102,13 @@ fn poisson(cx: &Ctx, a: &RawArrivals, duration: Tick) -> R<(ArrivalSpec, Option<
                 .err("arrivals.rate", "missing: a Poisson process needs a rate (calls/s), a schedule or a rate_file")
         }
         (Some(RawRate::Constant(r)), None) => RateFn::constant(cx.finite("arrivals.rate", *r, 0.0, MAX_RATE)?),
+        (Some(RawRate::Drawn(t)), None) => {
+            // One schedule point at 0 whose rate is drawn.
+            let per_s = drawn(cx, "arrivals.rate", &RawDist::Table(t.clone()), 0.0, MAX_RATE)?;
+            let rate = RateFn::constant(per_s.nominal());
+            drawn_schedule = Some(vec![SchedulePoint { at: Tick::ZERO, per_s, ramp: None }]);
+            rate
+        }
         (Some(RawRate::Schedule(points)), None) => {
             let (rate, family) = rate_schedule(cx, points)?;
             drawn_schedule = family;
