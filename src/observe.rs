@@ -64,6 +64,12 @@ pub struct Counts {
     /// Calls started on the primary and cut off when their worker's drain
     /// grace ended (not counted in `served_primary`).
     pub drain_timeout: u64,
+    /// With `[clients]`: attempts made (first and retried), counted at each
+    /// attempt's own time.
+    pub attempts: u64,
+    /// With `[clients]`: failed attempts by reason, indexed as
+    /// `scenario::clients::ATTEMPT_REASONS`, counted at each attempt's time.
+    pub failed_attempts: [u64; 5],
 }
 
 impl Counts {
@@ -88,6 +94,10 @@ impl Counts {
         }
         self.failed_fallback_eligible += o.failed_fallback_eligible;
         self.drain_timeout += o.drain_timeout;
+        self.attempts += o.attempts;
+        for (a, b) in self.failed_attempts.iter_mut().zip(o.failed_attempts) {
+            *a += b;
+        }
     }
 }
 
@@ -252,6 +262,19 @@ impl Observer {
     #[inline]
     pub fn arrived(&mut self, at: Tick, class: u16) {
         self.each(at, class, |c| c.arrived += 1);
+    }
+
+    /// An attempt (first or retried) made at `at` (with `[clients]`).
+    #[inline]
+    pub fn attempt(&mut self, at: Tick, class: u16) {
+        self.each(at, class, |c| c.attempts += 1);
+    }
+
+    /// The attempt made at `at` failed, for reason `reason` (an index of
+    /// `scenario::clients::ATTEMPT_REASONS`).
+    #[inline]
+    pub fn attempt_failed(&mut self, at: Tick, class: u16, reason: usize) {
+        self.each(at, class, |c| c.failed_attempts[reason] += 1);
     }
 
     /// A call that arrived at `arrival` started service after `wait`.

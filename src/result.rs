@@ -64,8 +64,21 @@ pub struct RunResult {
     pub node_seconds: Option<f64>,
     /// A trace read error that ended the arrivals early (the run is invalid).
     pub arrival_error: Option<String>,
+    /// With `[clients]`: attempts and recovery (`None` without).
+    pub retries: Option<RetryResult>,
     /// Prices, copied from the scenario.
     pub(crate) cost: CostSpec,
+}
+
+/// What retrying clients add to a run.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RetryResult {
+    /// Calls waiting to retry at the end (first arrival in the span).
+    pub retrying_end: u64,
+    /// Seconds from the surge's end until every later bin has fewer than
+    /// `recovered_below` of its attempts failing; `None` when the run ends
+    /// before that, or without a single surge.
+    pub recovery_time_s: Option<f64>,
 }
 
 fn secs(area: u128) -> f64 {
@@ -137,6 +150,11 @@ impl RunResult {
             _ => None,
         };
         m.push(("detection_latency_s".into(), latency));
+        if let Some(r) = &self.retries {
+            push_attempts(&mut m, &self.totals);
+            m.push(("retrying_end".into(), Some(r.retrying_end as f64)));
+            m.push(("recovery_time_s".into(), r.recovery_time_s));
+        }
         if let Some(w) = &self.window {
             push_counts(&mut m, "window.", w);
         }
@@ -160,6 +178,39 @@ fn push_counts(m: &mut Vec<(String, Option<f64>)>, prefix: &str, c: &Counts) {
     put("failed_fallback_eligible", c.failed_fallback_eligible as f64);
     let rate = if c.arrived == 0 { 0.0 } else { c.failed() as f64 / c.arrived as f64 };
     put("failure_rate", rate);
+}
+
+/// With `[clients]`: attempts (first and retried), retries, their ratio
+/// to calls, and failed attempts by reason.
+fn push_attempts(m: &mut Vec<(String, Option<f64>)>, c: &Counts) {
+    let mut put = |k: &str, v: f64| m.push((k.to_string(), Some(v)));
+    put("attempts", c.attempts as f64);
+    put("retries", c.attempts.saturating_sub(c.arrived) as f64);
+    put("retry_amplification", if c.arrived == 0 { 0.0 } else { c.attempts as f64 / c.arrived as f64 });
+    for (name, n) in crate::scenario::clients::ATTEMPT_REASONS.iter().zip(c.failed_attempts) {
+        put(&format!("failed_attempts_{name}"), n as f64);
+    }
+}
+
+/// Seconds from `surge_end` until every bin from then on has fewer than
+/// `threshold` of its attempts failing (0 if none after it does); `None`
+/// when the last bin still fails that much. Bins are `bin` ticks wide.
+pub fn recovery_time(bins: &[Bin], bin: u64, surge_end: u64, threshold: f64) -> Option<f64> {
+    let rate = |b: &Bin| {
+        let c = &b.counts;
+        let failed: u64 = c.failed_attempts.iter().sum();
+        if c.attempts == 0 {
+            0.0
+        } else {
+            failed as f64 / c.attempts as f64
+        }
+    };
+    let last_bad = bins.iter().enumerate().rev().find(|(i, b)| (*i as u64 + 1) * bin > surge_end && rate(b) >= threshold);
+    match last_bad {
+        None => Some(0.0),
+        Some((i, _)) if i + 1 == bins.len() => None,
+        Some((i, _)) => Some(((i as u64 + 1) * bin).saturating_sub(surge_end) as f64 / TICKS_PER_SEC as f64),
+    }
 }
 
 /// The metric names a scenario's runs produce (for validating SLOs,
@@ -196,6 +247,7 @@ pub fn metric_names(sc: &Scenario) -> Vec<String> {
         worker_records: 0,
         node_seconds: sc.primary.nodes.as_ref().map(|_| 0.0),
         arrival_error: None,
+        retries: sc.clients.as_ref().map(|_| RetryResult::default()),
         cost: sc.cost.clone(),
     };
     let names: Vec<String> = sc.classes.iter().map(|c| c.name.clone()).collect();

@@ -5,6 +5,7 @@
 //! [`Scenario`] that the model uses. Nothing downstream ever sees a raw
 //! value, a unit string or an unchecked number.
 
+pub mod clients;
 mod error;
 mod load;
 pub mod overrides;
@@ -43,6 +44,9 @@ pub struct Scenario {
     pub cost: CostSpec,
     /// Calls in service on the primary at the start of the warm-up.
     pub initial_calls: u64,
+    /// Callers' timeouts and retries (`None`: callers neither hang up on
+    /// their own nor call again).
+    pub clients: Option<clients::ClientsSpec>,
     /// Raw SLO thresholds, keyed as written; checked by `slo`.
     pub slo: Vec<(String, toml::Value)>,
     /// Warnings found while validating (e.g. an architecture mismatch).

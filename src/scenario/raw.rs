@@ -83,6 +83,11 @@ pub struct RawScenario {
     /// State at the start of the warm-up (or of the run without one).
     #[serde(default)]
     pub initial: Option<RawInitial>,
+    /// Callers' timeouts and retries.
+    #[serde(default)]
+    pub clients: Option<super::clients::RawClients>,
+    #[serde(default)]
+    pub report: Option<super::clients::RawReport>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
