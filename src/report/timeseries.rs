@@ -42,6 +42,8 @@ pub struct BinMean {
     pub waiting: f64,
     /// Mean over runs of the bin's peak of busy primary slots.
     pub peak_busy_primary: f64,
+    /// Attempts made in the bin, first and retried (with `[clients]`; else 0).
+    pub attempts: f64,
 }
 
 impl BinMean {
@@ -99,6 +101,7 @@ pub fn bin_means(sc: &Scenario, agg: &Aggregate) -> Vec<BinMean> {
                 fallback_busy: avg(a.fallback_busy),
                 waiting: avg(a.waiting),
                 peak_busy_primary: mean(b.peak_busy_primary),
+                attempts: mean(c.attempts),
             }
         })
         .collect()
@@ -136,10 +139,22 @@ pub fn columns() -> Vec<String> {
     c
 }
 
+/// The column names of `sc`'s file: with `[clients]`, `attempts` and
+/// `retries` (attempts made in the bin, all and retried) come before the
+/// deprecated last column.
+pub fn columns_for(sc: &Scenario) -> Vec<String> {
+    let mut c = columns();
+    if sc.clients.is_some() {
+        let last = c.pop().expect("columns");
+        c.extend(["attempts".to_string(), "retries".to_string(), last]);
+    }
+    c
+}
+
 /// The bytes of `timeseries.csv`.
 pub fn to_csv(sc: &Scenario, agg: &Aggregate) -> Vec<u8> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(columns()).expect("in-memory write");
+    w.write_record(columns_for(sc)).expect("in-memory write");
     for b in bin_means(sc, agg) {
         let mut row = vec![
             num(b.t0 as f64 / 1e6),
@@ -162,8 +177,13 @@ pub fn to_csv(sc: &Scenario, agg: &Aggregate) -> Vec<u8> {
             num(b.fallback_busy),
             num(b.waiting),
             num(b.peak_busy_primary),
-            num(b.arrived),
         ]);
+        if sc.clients.is_some() {
+            // Attempts count at their own time, first arrivals at theirs: a
+            // bin's retries are its attempts beyond its first arrivals.
+            row.extend([num(b.attempts), num((b.attempts - b.arrived).max(0.0))]);
+        }
+        row.push(num(b.arrived));
         w.write_record(&row).expect("in-memory write");
     }
     w.into_inner().expect("in-memory flush")

@@ -31,6 +31,8 @@
 //! - `shell`: completions and the man page.
 //! - `k8s_manifest`: the Kubernetes Indexed Job manifest in docs/.
 //! - `scaler`: the scaler against the HPA, KEDA and the metric pipeline.
+//! - `retries`: clients that hang up and retry: retrial queues against
+//!   theory, conservation, the metastable scenario, bad `[clients]` input.
 //! - `windows`: the reporting window as clock times, day offsets, durations
 //!   or seconds, and its section of summary.json.
 //!
@@ -55,6 +57,7 @@ mod mechanics;
 mod names;
 mod outputs;
 mod properties;
+mod retries;
 mod scaler;
 mod shell;
 mod sweep;
