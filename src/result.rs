@@ -205,7 +205,8 @@ pub fn recovery_time(bins: &[Bin], bin: u64, surge_end: u64, threshold: f64) -> 
             failed as f64 / c.attempts as f64
         }
     };
-    let last_bad = bins.iter().enumerate().rev().find(|(i, b)| (*i as u64 + 1) * bin > surge_end && rate(b) >= threshold);
+    let last_bad =
+        bins.iter().enumerate().rev().find(|(i, b)| (*i as u64 + 1) * bin > surge_end && rate(b) >= threshold);
     match last_bad {
         None => Some(0.0),
         Some((i, _)) if i + 1 == bins.len() => None,

@@ -359,8 +359,7 @@ mod tests {
         let n = 20_000;
         let mut r = rng();
         let (base, prev) = (1.0, 2.0);
-        let xs: Vec<f64> =
-            (0..n).map(|_| backoff_delay(base, 100.0, Jitter::Decorrelated, 3, prev, &mut r)).collect();
+        let xs: Vec<f64> = (0..n).map(|_| backoff_delay(base, 100.0, Jitter::Decorrelated, 3, prev, &mut r)).collect();
         let d = ks(xs, |x| ((x - base) / (3.0 * prev - base)).clamp(0.0, 1.0));
         assert!(d < ks_crit(n), "KS distance {d}");
         // Capped: every draw at most the cap, the mass above it at the cap.

@@ -106,7 +106,11 @@ pub enum RetryDelay {
     Dist(Dist),
     /// Retry k (k = 0 for the first) backs off from `min(cap, base·2^k)`,
     /// seconds, by the jitter rule.
-    Backoff { base: f64, cap: f64, jitter: Jitter },
+    Backoff {
+        base: f64,
+        cap: f64,
+        jitter: Jitter,
+    },
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]

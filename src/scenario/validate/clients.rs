@@ -97,7 +97,10 @@ fn validate_retry(cx: &Ctx, r: &RawRetry, may_abandon: bool) -> R<RetrySpec> {
         );
     }
     let Some(delay) = &r.delay else {
-        return cx.err("clients.retry.delay", "missing: a distribution such as \"2s\", or { backoff = \"exponential\", base, cap, jitter }");
+        return cx.err(
+            "clients.retry.delay",
+            "missing: a distribution such as \"2s\", or { backoff = \"exponential\", base, cap, jitter }",
+        );
     };
     let delay = validate_delay(cx, delay)?;
     let budget = match r.budget {
@@ -121,7 +124,8 @@ fn validate_delay(cx: &Ctx, v: &toml::Value) -> R<RetryDelay> {
     const F: &str = "clients.retry.delay";
     let table = v.as_table();
     if table.is_some_and(|t| t.contains_key("backoff")) {
-        let b: RawBackoff = v.clone().try_into().map_err(|e: toml::de::Error| cx.invalid(F, e.message().to_string()))?;
+        let b: RawBackoff =
+            v.clone().try_into().map_err(|e: toml::de::Error| cx.invalid(F, e.message().to_string()))?;
         if b.backoff != "exponential" {
             return cx.err(format!("{F}.backoff"), format!("{:?}: expected \"exponential\"", b.backoff));
         }
@@ -136,7 +140,10 @@ fn validate_delay(cx: &Ctx, v: &toml::Value) -> R<RetryDelay> {
             Some("equal") => Jitter::Equal,
             Some("decorrelated") => Jitter::Decorrelated,
             Some(o) => {
-                return cx.err(format!("{F}.jitter"), format!("{o:?}: expected \"none\", \"full\", \"equal\" or \"decorrelated\""))
+                return cx.err(
+                    format!("{F}.jitter"),
+                    format!("{o:?}: expected \"none\", \"full\", \"equal\" or \"decorrelated\""),
+                )
             }
         };
         return Ok(RetryDelay::Backoff { base, cap, jitter });

@@ -37,7 +37,10 @@ fn rejects(extra: &str, field: &str) {
 #[test]
 fn wrong_types() {
     rejects("[clients]\ntimeout = true", "timeout");
-    rejects("[clients]\ntimeout = \"10s\"\nretry = { attempts = \"three\", on = [\"abandoned\"], delay = \"1s\" }", "attempts");
+    rejects(
+        "[clients]\ntimeout = \"10s\"\nretry = { attempts = \"three\", on = [\"abandoned\"], delay = \"1s\" }",
+        "attempts",
+    );
     rejects("[clients]\nretry = { on = \"abandoned\", delay = \"1s\" }", "on");
 }
 
@@ -58,8 +61,14 @@ fn unknown_reason_in_on() {
 
 #[test]
 fn budget_outside_the_unit_interval() {
-    rejects("[clients]\nretry = { on = [\"worker_not_available\"], delay = \"1s\", budget = 1.5 }", "clients.retry.budget");
-    rejects("[clients]\nretry = { on = [\"worker_not_available\"], delay = \"1s\", budget = -0.1 }", "clients.retry.budget");
+    rejects(
+        "[clients]\nretry = { on = [\"worker_not_available\"], delay = \"1s\", budget = 1.5 }",
+        "clients.retry.budget",
+    );
+    rejects(
+        "[clients]\nretry = { on = [\"worker_not_available\"], delay = \"1s\", budget = -0.1 }",
+        "clients.retry.budget",
+    );
 }
 
 #[test]
@@ -67,7 +76,10 @@ fn contradictions() {
     // attempts without on
     rejects("[clients]\nretry = { attempts = 3, delay = \"1s\" }", "clients.retry.on");
     // a budget without retries
-    rejects("[clients]\nretry = { attempts = 1, on = [\"worker_not_available\"], delay = \"1s\", budget = 0.1 }", "clients.retry.budget");
+    rejects(
+        "[clients]\nretry = { attempts = 1, on = [\"worker_not_available\"], delay = \"1s\", budget = 0.1 }",
+        "clients.retry.budget",
+    );
     // jitter without backoff
     rejects(
         "[clients]\nretry = { on = [\"worker_not_available\"], delay = { dist = \"exponential\", mean = \"1s\", jitter = \"full\" } }",

@@ -71,17 +71,20 @@ fn conserved(agg: &Aggregate, what: &str) {
         let ends = g("served_primary") + g("served_fallback") + g("failed") + g("waiting_end") + g("retrying_end");
         assert_eq!(g("arrived"), ends, "{what} run {}: calls", r.run);
         // Every failed attempt is retried, ends its call, or waits to retry at the end.
-        let failed_attempts: f64 = surgesim::scenario::clients::ATTEMPT_REASONS
-            .iter()
-            .map(|n| g(&format!("failed_attempts_{n}")))
-            .sum();
+        let failed_attempts: f64 =
+            surgesim::scenario::clients::ATTEMPT_REASONS.iter().map(|n| g(&format!("failed_attempts_{n}"))).sum();
         // Calls turned away or hung up for good (a drain's cut-off is no failed attempt).
         let final_failures: f64 = ["worker_not_available", "fallback_start_failed", "fallback_throttled", "queue_full"]
             .iter()
             .map(|n| g(&format!("failed_{n}")))
             .sum::<f64>()
             + g("abandoned");
-        assert_eq!(failed_attempts, g("retries") + final_failures + g("retrying_end"), "{what} run {}: attempts", r.run);
+        assert_eq!(
+            failed_attempts,
+            g("retries") + final_failures + g("retrying_end"),
+            "{what} run {}: attempts",
+            r.run
+        );
         assert_eq!(g("attempts"), g("arrived") + g("retries"));
         let bins: u64 = r.bins.iter().map(|b| b.counts.attempts).sum();
         assert_eq!(bins as f64, g("attempts"), "{what}: attempts per bin sum to the total");
