@@ -11,7 +11,8 @@
 //! throttled one falls through); else the waiting queue when calls may
 //! wait; else failure: `fallback_throttled` when the fallback throttled the
 //! call (the refusal its logs show), `worker_not_available` when it was not
-//! tried.
+//! tried. With `[clients]`, each such routing is one attempt of a call, and
+//! a failed attempt may be retried ([`clients`]).
 
 pub mod autoscaler;
 pub mod calls;
@@ -38,7 +39,7 @@ use calls::{Call, CallSource};
 use canary::Canary;
 use clients::{reason_index, Clients};
 use fallback::Fallback;
-use nodes::{Nodes, Pending};
+use nodes::Nodes;
 pub use outcome::{CallFailure, Outcome, FAILURE_LOG_LIMIT};
 use primary::Primary;
 use record::{CallOutcome, CallRecord, Recorder};
@@ -385,55 +386,6 @@ impl<'s> Sim<'s> {
             if let Some(t) = self.reported(first) {
                 self.obs.served(t, w.class, Tick(now.0 - w.arrival.0), false);
             }
-        }
-    }
-
-    /// Moves the worker target to `to`: launches (after the provisioning
-    /// delay, or the warm pool's) or cancels and drains.
-    fn set_target(&mut self, now: Tick, to: u32, cause: &'static str, q: &mut EventQueue<Ev>) {
-        let cur = self.primary.target_count();
-        if to == cur {
-            return;
-        }
-        let mut ready: Option<(Tick, Tick)> = None;
-        if to > cur {
-            for (worker, generation) in self.primary.launch(to - cur) {
-                let delay = if self.warm_pool_left > 0 {
-                    self.warm_pool_left -= 1;
-                    self.sc.primary.autoscaler.warm_pool_delay
-                } else {
-                    self.sc.primary.autoscaler.provision_delay.sample(&mut self.rng.provisioning)
-                };
-                if let Some(nodes) = self.nodes.as_mut() {
-                    nodes.pending.push_back(Pending { worker, generation, delay });
-                    continue;
-                }
-                let at = now.saturating_add(delay);
-                ready = Some(ready.map_or((at, at), |(a, b)| (a.min(at), b.max(at))));
-                q.push(at, Ev::WorkerReady { worker, generation });
-            }
-        } else {
-            let mut busy = Vec::new();
-            let (_, drained) = self.primary.scale_down(cur - to, &mut busy);
-            if let Some(grace) = self.sc.primary.drain_grace {
-                for (worker, generation) in busy {
-                    q.push(now.saturating_add(grace), Ev::DrainDeadline { worker, generation });
-                }
-            }
-            self.warm_pool_left = (self.warm_pool_left + drained).min(self.sc.primary.autoscaler.warm_pool);
-        }
-        if self.nodes.is_some() {
-            ready = self.place_pending(now, q);
-        }
-        if self.scale_log.len() < SCALE_LOG_LIMIT {
-            self.scale_log.push(ScaleEvent { at: now, from: cur, to, cause, ready });
-        }
-    }
-
-    fn raise_to_min(&mut self, now: Tick, cause: &'static str, q: &mut EventQueue<Ev>) {
-        let min = self.scaler.min;
-        if self.primary.target_count() < min {
-            self.set_target(now, min, cause, q);
         }
     }
 }
