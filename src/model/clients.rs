@@ -261,7 +261,7 @@ impl Sim<'_> {
         } else {
             CallOutcome::Failed(crate::observe::REASONS[reason])
         };
-        self.record(seq, arrival, class, duration, outcome, None);
+        self.record(seq, first, class, duration, outcome, None);
         if reason == ABANDONED {
             if let Some(t) = self.reported(first) {
                 let eligible = self.eligible[class as usize];
@@ -282,6 +282,17 @@ impl Sim<'_> {
         }
         if let Some(next) = self.waiting.next_deadline() {
             self.arm_abandon_timer(next, q);
+        }
+    }
+
+    /// Records the calls waiting to retry at the end (as in flight), after
+    /// those still waiting, when the run records.
+    pub(super) fn record_retrying(&mut self) {
+        let (Some(c), Some(r)) = (self.clients.as_ref(), self.record.as_mut()) else { return };
+        for e in c.orbit.iter().flatten() {
+            let arrival = c.first(e.seq, Tick::ZERO);
+            let (seq, class, duration) = (e.seq, e.class, e.duration);
+            r(super::record::CallRecord { seq, arrival, class, duration, outcome: CallOutcome::Waiting, end: None });
         }
     }
 

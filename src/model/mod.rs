@@ -271,7 +271,7 @@ impl<'s> Sim<'s> {
             }
             self.start_primary(w, now, first, duration, class, q);
             let end = Some(now.saturating_add(duration));
-            self.record(seq, now, class, duration, CallOutcome::ServedPrimary, end);
+            self.record(seq, first, class, duration, CallOutcome::ServedPrimary, end);
             self.settled(seq);
             if let Some(t) = rep {
                 self.obs.served(t, class, Tick::ZERO, false);
@@ -320,7 +320,7 @@ impl<'s> Sim<'s> {
                         }
                         let end = now.saturating_add(st.delay).saturating_add(duration);
                         q.push(end, Ev::FallbackEnd { provisioned: st.provisioned });
-                        self.record(seq, now, class, duration, CallOutcome::ServedFallback, Some(end));
+                        self.record(seq, first, class, duration, CallOutcome::ServedFallback, Some(end));
                         self.settled(seq);
                         if let Some(t) = rep {
                             self.obs.served(t, class, st.delay, true);
@@ -381,7 +381,8 @@ impl<'s> Sim<'s> {
             self.start_primary(worker, now, first, w.duration, w.class, q);
             self.settled(w.seq);
             if let Some(r) = self.record.as_mut() {
-                r(CallRecord::waited(&w, CallOutcome::ServedPrimary, Some(now.saturating_add(w.duration))));
+                let served = CallRecord::waited(&w, CallOutcome::ServedPrimary, Some(now.saturating_add(w.duration)));
+                r(CallRecord { arrival: first, ..served });
             }
             if let Some(t) = self.reported(first) {
                 self.obs.served(t, w.class, Tick(now.0 - w.arrival.0), false);
@@ -582,11 +583,7 @@ fn run_with<'s>(
             sim.fail_arrived(arrival, class, FailReason::FallbackStartFailed);
         }
     }
-    if let Some(r) = sim.record.as_mut() {
-        for w in sim.waiting.iter_live().filter(|w| !w.orphan) {
-            r(CallRecord::waited(w, CallOutcome::Waiting, None));
-        }
-    }
+    sim.record_left();
     let l = sim.levels();
     sim.obs.advance(sc.duration, &l);
     if let Some(n) = sim.nodes.as_mut() {
