@@ -265,6 +265,14 @@ pub fn incident_scenario(overrides: &[Override]) -> Scenario {
         .expect("the bundled scenario is valid")
 }
 
+/// The incident with its customers redialling, as in
+/// `scenarios/incident-2025-07-25/customers-retry.toml`: `[clients]` on.
+pub fn incident_retry_scenario() -> Scenario {
+    let retry = "clients.retry={ attempts = 3, on = [\"worker_not_available\", \"fallback_start_failed\"], \
+                 delay = { dist = \"exponential\", mean = \"2m\" } }";
+    incident_scenario(&[retry.parse().expect("a valid override")])
+}
+
 /// `benches/day-10k.toml` cut to `hours`: 10,000 calls/s of 30 s calls with
 /// ample capacity, about 300,000 calls in flight.
 pub fn scale_scenario(hours: u32) -> Scenario {

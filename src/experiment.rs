@@ -100,6 +100,12 @@ fn collect(sc: &Scenario, run: u64, f: Outcome) -> RunResult {
         node_seconds: f.node_seconds,
         arrival_error: f.arrival_error,
         drain_can_cut: sc.primary.drain_can_cut(),
+        retries: sc.clients.as_ref().map(|c| crate::result::RetryResult {
+            retrying_end: f.retrying_end.unwrap_or(0),
+            recovery_time_s: c
+                .surge_end
+                .and_then(|s| crate::result::recovery_time(&o.bins, sc.bin.0, s.0, c.recovered_below)),
+        }),
         cost: sc.cost.clone(),
         service_levels: sc.service_levels.iter().map(|s| s.0.clone()).collect(),
         surge: sc.surge_draws(run),

@@ -81,6 +81,12 @@ pub struct Counts {
     pub answer_wait_sum: u128,
     /// Sum of the waits of abandoned calls, ticks.
     pub abandon_wait_sum: u128,
+    /// With `[clients]`: attempts made (first and retried), counted at each
+    /// attempt's own time.
+    pub attempts: u64,
+    /// With `[clients]`: failed attempts by reason, indexed as
+    /// `scenario::clients::ATTEMPT_REASONS`, counted at each attempt's time.
+    pub failed_attempts: [u64; 5],
 }
 
 impl Counts {
@@ -124,6 +130,10 @@ impl Counts {
         }
         self.answer_wait_sum += o.answer_wait_sum;
         self.abandon_wait_sum += o.abandon_wait_sum;
+        self.attempts += o.attempts;
+        for (a, b) in self.failed_attempts.iter_mut().zip(o.failed_attempts) {
+            *a += b;
+        }
     }
 }
 
@@ -357,6 +367,19 @@ impl Observer {
     #[inline]
     pub fn arrived(&mut self, at: Tick, class: u16) {
         self.each(at, class, |c| c.arrived += 1);
+    }
+
+    /// An attempt (first or retried) made at `at` (with `[clients]`).
+    #[inline]
+    pub fn attempt(&mut self, at: Tick, class: u16) {
+        self.each(at, class, |c| c.attempts += 1);
+    }
+
+    /// The attempt made at `at` failed, for reason `reason` (an index of
+    /// `scenario::clients::ATTEMPT_REASONS`).
+    #[inline]
+    pub fn attempt_failed(&mut self, at: Tick, class: u16, reason: usize) {
+        self.each(at, class, |c| c.failed_attempts[reason] += 1);
     }
 
     /// A call that arrived at `arrival` started service after `wait`.

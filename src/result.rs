@@ -67,6 +67,8 @@ pub struct RunResult {
     /// Whether a drain can cut calls off (then the counts carry
     /// `failed_drain_timeout`), copied from the scenario.
     pub drain_can_cut: bool,
+    /// With `[clients]`: attempts and recovery (`None` without).
+    pub retries: Option<RetryResult>,
     /// Prices, copied from the scenario.
     pub(crate) cost: CostSpec,
     /// Labels of the service-level thresholds (`20s`), copied from the
@@ -75,6 +77,17 @@ pub struct RunResult {
     /// The values a family of surges drew for this run (field path,
     /// value), reported as metrics `surge.<path>`; empty without one.
     pub surge: Vec<(String, f64)>,
+}
+
+/// What retrying clients add to a run.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RetryResult {
+    /// Calls waiting to retry at the end (first arrival in the span).
+    pub retrying_end: u64,
+    /// Seconds from the surge's end until every later bin has fewer than
+    /// `recovered_below` of its attempts failing; `None` when the run ends
+    /// before that, or without a single surge.
+    pub recovery_time_s: Option<f64>,
 }
 
 fn secs(area: u128) -> f64 {
@@ -151,6 +164,11 @@ impl RunResult {
             _ => None,
         };
         m.push(("detection_latency_s".into(), latency));
+        if let Some(r) = &self.retries {
+            push_attempts(&mut m, &self.totals);
+            m.push(("retrying_end".into(), Some(r.retrying_end as f64)));
+            m.push(("recovery_time_s".into(), r.recovery_time_s));
+        }
         if let Some(w) = &self.window {
             push_counts(&mut m, "window.", w, drain, sl);
         }
@@ -213,6 +231,40 @@ pub fn push_service_levels(m: &mut Vec<(String, Option<f64>)>, prefix: &str, c: 
     put("abandon_rate", ratio(c.abandoned as f64, accepted));
 }
 
+/// With `[clients]`: attempts (first and retried), retries, their ratio
+/// to calls, and failed attempts by reason.
+fn push_attempts(m: &mut Vec<(String, Option<f64>)>, c: &Counts) {
+    let mut put = |k: &str, v: f64| m.push((k.to_string(), Some(v)));
+    put("attempts", c.attempts as f64);
+    put("retries", c.attempts.saturating_sub(c.arrived) as f64);
+    put("retry_amplification", if c.arrived == 0 { 0.0 } else { c.attempts as f64 / c.arrived as f64 });
+    for (name, n) in crate::scenario::clients::ATTEMPT_REASONS.iter().zip(c.failed_attempts) {
+        put(&format!("failed_attempts_{name}"), n as f64);
+    }
+}
+
+/// Seconds from `surge_end` until every bin from then on has fewer than
+/// `threshold` of its attempts failing (0 if none after it does); `None`
+/// when the last bin still fails that much. Bins are `bin` ticks wide.
+pub fn recovery_time(bins: &[Bin], bin: u64, surge_end: u64, threshold: f64) -> Option<f64> {
+    let rate = |b: &Bin| {
+        let c = &b.counts;
+        let failed: u64 = c.failed_attempts.iter().sum();
+        if c.attempts == 0 {
+            0.0
+        } else {
+            failed as f64 / c.attempts as f64
+        }
+    };
+    let last_bad =
+        bins.iter().enumerate().rev().find(|(i, b)| (*i as u64 + 1) * bin > surge_end && rate(b) >= threshold);
+    match last_bad {
+        None => Some(0.0),
+        Some((i, _)) if i + 1 == bins.len() => None,
+        Some((i, _)) => Some(((i as u64 + 1) * bin).saturating_sub(surge_end) as f64 / TICKS_PER_SEC as f64),
+    }
+}
+
 /// The metric names a scenario's runs produce (for validating SLOs,
 /// `--vary` outputs and baselines before running anything).
 pub fn metric_names(sc: &Scenario) -> Vec<String> {
@@ -248,6 +300,7 @@ pub fn metric_names(sc: &Scenario) -> Vec<String> {
         node_seconds: sc.primary.nodes.as_ref().map(|_| 0.0),
         arrival_error: None,
         drain_can_cut: sc.primary.drain_can_cut(),
+        retries: sc.clients.as_ref().map(|_| RetryResult::default()),
         cost: sc.cost.clone(),
         service_levels: sc.service_levels.iter().map(|s| s.0.clone()).collect(),
         surge: sc.surge.as_ref().map_or_else(Vec::new, |f| f.fields().into_iter().map(|k| (k, 0.0)).collect()),

@@ -29,6 +29,8 @@ pub enum Stream {
     Initial,
     /// Node provisioning delays of `[primary.nodes]`.
     Nodes,
+    /// Retry delays of `[clients]`.
+    Clients,
 }
 
 impl Stream {
@@ -46,6 +48,7 @@ impl Stream {
             Stream::Canary => "canary",
             Stream::Initial => "initial",
             Stream::Nodes => "nodes",
+            Stream::Clients => "clients",
         }
     }
 }

@@ -123,6 +123,7 @@ pub fn bench(a: BenchArgs) -> Result<ExitCode> {
 
     scenario_case("spike-3x (bundled), 1 replication", &bench::spike_scenario(), a.repeat);
     scenario_case("incident-2025-07-25 (bundled), 1 replication", &bench::incident_scenario(&[]), a.repeat);
+    scenario_case("  the same, customers redialling (retries)", &bench::incident_retry_scenario(), a.repeat);
     scenario_case("1 h at 10,000 calls/s, 300,000 in flight", &bench::scale_scenario(1), a.repeat);
 
     let points = bench::sweep_points(SWEEP_POINTS);

@@ -11,11 +11,13 @@
 //! throttled one falls through); else the waiting queue when calls may
 //! wait; else failure: `fallback_throttled` when the fallback throttled the
 //! call (the refusal its logs show), `worker_not_available` when it was not
-//! tried.
+//! tried. With `[clients]`, each such routing is one attempt of a call, and
+//! a failed attempt may be retried ([`clients`]).
 
 pub mod autoscaler;
 pub mod calls;
 mod canary;
+pub mod clients;
 pub mod fallback;
 pub mod nodes;
 pub mod outcome;
@@ -36,8 +38,9 @@ use crate::time::Tick;
 use autoscaler::{ScaleEvent, Scaler};
 use calls::{Call, CallSource};
 use canary::Canary;
+use clients::{reason_index, Clients};
 use fallback::Fallback;
-use nodes::{Nodes, Pending};
+use nodes::Nodes;
 pub use outcome::{CallFailure, Outcome, FAILURE_LOG_LIMIT};
 use primary::Primary;
 use record::{CallOutcome, CallRecord, Recorder};
@@ -100,6 +103,14 @@ pub enum Ev {
     },
     /// A launched node of `[primary.nodes]` is ready.
     NodeReady,
+    /// A call of `[clients]` makes its next attempt (an orbit slot).
+    Retry {
+        slot: u32,
+    },
+    /// The client timeout of waiting attempt `id` (`[clients] timeout`).
+    ClientTimeout {
+        id: u64,
+    },
     /// A scan of the node autoscaler.
     NodeScan,
     /// An instance launched into the warm pool is ready there.
@@ -159,10 +170,12 @@ struct Sim<'s> {
     /// Calls arrived so far (warm-up included): the next call's `seq`.
     calls_seen: u64,
     record: Option<Recorder<'s>>,
-    /// Calls whose fallback start is failing: (internal arrival, class);
-    /// freed entries are `None` and listed in `failing_free`.
-    failing_starts: Vec<Option<(Tick, u16)>>,
+    /// Calls whose fallback start is failing: (internal arrival, class,
+    /// seq, duration); freed entries are `None` and listed in `failing_free`.
+    failing_starts: Vec<Option<(Tick, u16, u64, Tick)>>,
     failing_free: Vec<u32>,
+    /// Timeouts and retries, with `[clients]`.
+    clients: Option<Clients<'s>>,
 }
 
 impl<'s> Sim<'s> {
@@ -203,8 +216,11 @@ impl<'s> Sim<'s> {
         }
     }
 
-    fn fail(&mut self, now: Tick, class: u16, duration: Tick, reason: FailReason) {
-        self.record(self.calls_seen - 1, now, class, duration, CallOutcome::Failed(reason), None);
+    fn fail(&mut self, now: Tick, seq: u64, class: u16, duration: Tick, reason: FailReason, q: &mut EventQueue<Ev>) {
+        if self.clients.is_some() {
+            return self.attempt_failed(now, now, seq, class, duration, reason_index(reason), Some(q));
+        }
+        self.record(seq, now, class, duration, CallOutcome::Failed(reason), None);
         self.fail_arrived(now, class, reason);
     }
 
@@ -235,6 +251,16 @@ impl<'s> Sim<'s> {
         self.arrivals += 1;
         self.calls_seen += 1;
         let Call { class, duration, .. } = self.calls.complete(a);
+        let seq = self.calls_seen - 1;
+        if let Some(t) = self.reported(now) {
+            self.obs.arrived(t, class);
+        }
+        self.first_attempt(now, seq, class);
+        self.route(now, seq, class, duration, q);
+    }
+
+    /// Routes an attempt of call `seq` made at `now`.
+    fn route(&mut self, now: Tick, seq: u64, class: u16, duration: Tick, q: &mut EventQueue<Ev>) {
         let adm = &self.sc.admission;
         // The call leaves the queue at the earlier of its caller's patience
         // and the system's limit (`None`: it waits until served).
@@ -242,17 +268,17 @@ impl<'s> Sim<'s> {
             (Some(p), Some(m)) => Some(p.min(m)),
             (p, m) => p.or(m),
         };
-        let rep = self.reported(now);
-        if let Some(t) = rep {
-            self.obs.arrived(t, class);
-        }
+        // Outcomes count in the bin of the call's first attempt.
+        let first = self.first_of(seq, now);
+        let rep = self.reported(first);
         if let Some(w) = self.primary.try_admit() {
             if let Some(since) = self.saturated_since.take() {
                 if self.saturation.len() < SCALE_LOG_LIMIT {
                     self.saturation.push((since, now));
                 }
             }
-            self.start_primary(w, now, now, duration, class, self.calls_seen - 1, q);
+            self.start_primary(w, now, first, duration, class, seq, q);
+            self.settled(seq);
             if let Some(t) = rep {
                 self.obs.served(t, class, Tick::ZERO, false);
                 let l = self.levels();
@@ -272,9 +298,11 @@ impl<'s> Sim<'s> {
                 match fb.invoke(now, &mut self.rng.faults, &mut self.rng.fallback) {
                     Ok(st) if st.fails => {
                         // The call's fate is settled now; it fails when the start does.
-                        let reason = CallOutcome::Failed(FailReason::FallbackStartFailed);
-                        self.record(self.calls_seen - 1, now, class, duration, reason, None);
-                        let entry = Some((now, class));
+                        if self.clients.is_none() {
+                            let reason = CallOutcome::Failed(FailReason::FallbackStartFailed);
+                            self.record(seq, now, class, duration, reason, None);
+                        }
+                        let entry = Some((now, class, seq, duration));
                         let slot = match self.failing_free.pop() {
                             Some(i) => {
                                 self.failing_starts[i as usize] = entry;
@@ -298,7 +326,8 @@ impl<'s> Sim<'s> {
                         }
                         let end = now.saturating_add(st.delay).saturating_add(duration);
                         q.push(end, Ev::FallbackEnd { provisioned: st.provisioned });
-                        self.record(self.calls_seen - 1, now, class, duration, CallOutcome::ServedFallback, Some(end));
+                        self.record(seq, first, class, duration, CallOutcome::ServedFallback, Some(end));
+                        self.settled(seq);
                         if let Some(t) = rep {
                             self.obs.served(t, class, st.delay, true);
                             let l = self.levels();
@@ -307,16 +336,22 @@ impl<'s> Sim<'s> {
                         return;
                     }
                     Err(FailReason::FallbackThrottled) => throttled = true,
-                    Err(reason) => return self.fail(now, class, duration, reason),
+                    Err(reason) => return self.fail(now, seq, class, duration, reason, q),
                 }
             }
         }
         if self.sc.admission.waits {
             if self.sc.admission.queue_limit.is_some_and(|lim| self.waiting.live >= lim) {
-                return self.fail(now, class, duration, FailReason::QueueFull);
+                return self.fail(now, seq, class, duration, FailReason::QueueFull, q);
             }
             let deadline = wait_limit.map(|p| now.saturating_add(p));
-            self.waiting.push(now, duration, class, deadline, self.calls_seen - 1);
+            let id = self.waiting.push(now, duration, class, deadline, seq);
+            if let Some(t) = self.clients.as_ref().and_then(Clients::timeout) {
+                let at = now.saturating_add(t);
+                if deadline.is_none_or(|d| at < d) {
+                    q.push(at, Ev::ClientTimeout { id });
+                }
+            }
             if let Some(deadline) = deadline {
                 if self.abandon_timer.is_none_or(|t| deadline < t) {
                     self.arm_abandon_timer(deadline, q);
@@ -329,7 +364,7 @@ impl<'s> Sim<'s> {
             return;
         }
         let reason = if throttled { FailReason::FallbackThrottled } else { FailReason::WorkerNotAvailable };
-        self.fail(now, class, duration, reason);
+        self.fail(now, seq, class, duration, reason, q);
     }
 
     /// Schedules the abandonment timer at `at`, superseding any earlier one.
@@ -344,54 +379,16 @@ impl<'s> Sim<'s> {
         while self.primary.has_free_slot() {
             let Some(w) = self.waiting.pop() else { return };
             let worker = self.primary.try_admit().expect("a free slot");
-            self.start_primary(worker, now, w.arrival, w.duration, w.class, w.seq, q);
-            if let Some(t) = self.reported(w.arrival) {
+            if w.orphan {
+                self.start_orphan(worker, now, w.duration, q);
+                continue;
+            }
+            let first = self.first_of(w.seq, w.arrival);
+            self.start_primary(worker, now, first, w.duration, w.class, w.seq, q);
+            self.settled(w.seq);
+            if let Some(t) = self.reported(first) {
                 self.obs.served(t, w.class, Tick(now.0 - w.arrival.0), false);
             }
-        }
-    }
-
-    /// Moves the worker target to `to`: launches (after the provisioning
-    /// delay, or the warm pool's) or cancels and drains.
-    fn set_target(&mut self, now: Tick, to: u32, cause: &'static str, q: &mut EventQueue<Ev>) {
-        let cur = self.primary.target_count();
-        if to == cur {
-            return;
-        }
-        let mut ready: Option<(Tick, Tick)> = None;
-        if to > cur {
-            for (worker, generation) in self.primary.launch(to - cur) {
-                let delay = self.launch_delay(now, q);
-                if let Some(nodes) = self.nodes.as_mut() {
-                    nodes.add_pending(Pending { worker, generation, delay });
-                    continue;
-                }
-                let at = now.saturating_add(delay);
-                ready = Some(ready.map_or((at, at), |(a, b)| (a.min(at), b.max(at))));
-                q.push(at, Ev::WorkerReady { worker, generation });
-            }
-        } else {
-            let mut busy = Vec::new();
-            let (_, drained) = self.primary.scale_down(cur - to, &mut busy);
-            if let Some(grace) = self.sc.primary.drain_grace {
-                for (worker, generation) in busy {
-                    q.push(now.saturating_add(grace), Ev::DrainDeadline { worker, generation });
-                }
-            }
-            self.warm_pool.scaled_in(drained, self.sc.primary.autoscaler.reuse_on_scale_in);
-        }
-        if self.nodes.is_some() {
-            ready = self.place_pending(now, q);
-        }
-        if self.scale_log.len() < SCALE_LOG_LIMIT {
-            self.scale_log.push(ScaleEvent { at: now, from: cur, to, cause, ready });
-        }
-    }
-
-    fn raise_to_min(&mut self, now: Tick, cause: &'static str, q: &mut EventQueue<Ev>) {
-        let min = self.scaler.min;
-        if self.primary.target_count() < min {
-            self.set_target(now, min, cause, q);
         }
     }
 }
@@ -431,12 +428,21 @@ impl Handler for Sim<'_> {
                 if let Some(fb) = self.fallback.as_mut() {
                     fb.end_failed_start();
                 }
-                let (arrival, class) = self.failing_starts[slot as usize].take().expect("a failing start");
+                let (arrival, class, seq, duration) =
+                    self.failing_starts[slot as usize].take().expect("a failing start");
                 self.failing_free.push(slot);
-                self.fail_arrived(arrival, class, FailReason::FallbackStartFailed);
+                if self.clients.is_some() {
+                    let r = reason_index(FailReason::FallbackStartFailed);
+                    self.attempt_failed(now, arrival, seq, class, duration, r, Some(q));
+                } else {
+                    self.fail_arrived(arrival, class, FailReason::FallbackStartFailed);
+                }
             }
             Ev::AbandonTimer { generation } => {
-                if generation == self.abandon_generation {
+                if generation == self.abandon_generation && self.clients.is_some() {
+                    self.abandon_timer = None;
+                    self.expire_attempts(now, q);
+                } else if generation == self.abandon_generation {
                     self.abandon_timer = None;
                     let (warm, eligible, obs) = (self.warm, &self.eligible, &mut self.obs);
                     let rec = &mut self.record;
@@ -473,6 +479,8 @@ impl Handler for Sim<'_> {
             Ev::NodeScan => self.on_node_scan(now, q),
             Ev::WarmPoolRefilled => self.warm_pool.refilled(),
             Ev::NodeBatch { generation } => self.on_node_batch(now, generation, q),
+            Ev::Retry { slot } => self.on_retry(now, slot, q),
+            Ev::ClientTimeout { id } => self.on_client_timeout(now, id, q),
         }
         if q.len() > self.peak_pending_events {
             self.peak_pending_events = q.len();
@@ -549,6 +557,7 @@ fn run_with<'s>(
         record,
         failing_starts: Vec::new(),
         failing_free: Vec::new(),
+        clients: sc.clients.as_ref().map(|c| Clients::new(c, seed, run)),
     };
     let mut q = EventQueue::with_capacity(sc.initial_slots().min(1 << 20) as usize + 16);
     if sc.initial_calls > 0 {
@@ -576,17 +585,18 @@ fn run_with<'s>(
     // Starts still failing when the run ends: their calls' outcome is
     // settled, so they count as failed (arrivals = served + failed +
     // abandoned + waiting at the end).
-    for (arrival, class) in std::mem::take(&mut sim.failing_starts).into_iter().flatten() {
-        sim.fail_arrived(arrival, class, FailReason::FallbackStartFailed);
+    for (arrival, class, seq, duration) in std::mem::take(&mut sim.failing_starts).into_iter().flatten() {
+        if sim.clients.is_some() {
+            let r = reason_index(FailReason::FallbackStartFailed);
+            sim.attempt_failed(end, arrival, seq, class, duration, r, None);
+        } else {
+            sim.fail_arrived(arrival, class, FailReason::FallbackStartFailed);
+        }
     }
     if sim.record.is_some() {
         sim.record_in_service();
     }
-    if let Some(r) = sim.record.as_mut() {
-        for w in sim.waiting.iter_live() {
-            r(CallRecord::waited(w, CallOutcome::Waiting, None));
-        }
-    }
+    sim.record_left();
     let l = sim.levels();
     sim.obs.advance(sc.duration, &l);
     if let Some(n) = sim.nodes.as_mut() {

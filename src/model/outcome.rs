@@ -49,6 +49,9 @@ pub struct Outcome {
     pub node_seconds: Option<f64>,
     /// A trace read error that ended the arrivals early (the run is invalid).
     pub arrival_error: Option<String>,
+    /// With `[clients]`: calls waiting to retry at the end (first arrival
+    /// in the reported span).
+    pub retrying_end: Option<u64>,
 }
 
 /// The outcome is the simulation's state, its times made relative to the
@@ -58,7 +61,10 @@ impl Sim<'_> {
         let warm = self.warm;
         let rep = |t: Tick| t.saturating_sub(warm);
         let signed = |t: Tick| t.as_secs_f64() - warm.as_secs_f64();
-        let waiting_end = self.waiting.iter_live().filter(|w| w.arrival >= warm).count() as u64;
+        // Orphans (their callers gone) are no calls of anyone's any more.
+        let waiting_end =
+            self.waiting.iter_live().filter(|w| !w.orphan && self.first_of(w.seq, w.arrival) >= warm).count() as u64;
+        let retrying_end = self.clients.as_ref().map(|c| c.retrying_since(warm));
         Outcome {
             in_service_end: self.primary.busy + self.fallback.as_ref().map_or(0, |f| (f.busy - f.failing) as u64),
             waiting_end,
@@ -84,6 +90,7 @@ impl Sim<'_> {
             worker_records: self.primary.records(),
             node_seconds: self.nodes.as_ref().map(Nodes::node_seconds),
             arrival_error: self.calls.error().map(|e| e.to_string()),
+            retrying_end,
             obs: self.obs,
         }
     }

@@ -63,3 +63,28 @@ impl CallRecord {
 
 /// The callback a recording run hands each record to.
 pub type Recorder<'r> = &'r mut dyn FnMut(CallRecord);
+
+impl super::Sim<'_> {
+    /// Records the calls in flight at the end, when the run records: those
+    /// still waiting (stamped with their first arrival), then those
+    /// waiting to retry.
+    pub(super) fn record_left(&mut self) {
+        if self.record.is_none() {
+            return;
+        }
+        let left: Vec<CallRecord> = self
+            .waiting
+            .iter_live()
+            .filter(|w| !w.orphan)
+            .map(|w| CallRecord {
+                arrival: self.first_of(w.seq, w.arrival),
+                ..CallRecord::waited(w, CallOutcome::Waiting, None)
+            })
+            .collect();
+        let r = self.record.as_mut().expect("checked");
+        for c in left {
+            r(c);
+        }
+        self.record_retrying();
+    }
+}

@@ -1,15 +1,17 @@
 //! The scaler's view of the pool and its evaluation loops: the metric
 //! scraped from the pool (`concurrency`, `utilisation` or `arrival_rate`),
 //! the policy's evaluation tick, KEDA's activation poll (0 ↔ 1 and the
-//! cooldown to zero) and EC2 instance warm-up.
+//! cooldown to zero) and EC2 instance warm-up; and moving the worker
+//! target once decided (launches, the warm pool, cancels and drains).
 //!
 //! Unconfigured, a sample of busy + waiting is taken at each evaluation,
 //! exactly as before these features existed; nothing here runs per call.
 
 use std::collections::VecDeque;
 
-use super::autoscaler::Observation;
-use super::{Ev, Sim};
+use super::autoscaler::{Observation, ScaleEvent};
+use super::nodes::Pending;
+use super::{Ev, Sim, SCALE_LOG_LIMIT};
 use crate::engine::EventQueue;
 use crate::scenario::{MetricKind, Scenario};
 use crate::time::Tick;
@@ -160,5 +162,52 @@ impl Sim<'_> {
             self.set_target(now, 0, "cooldown", q);
         }
         q.push(now.saturating_add(spec.polling_interval.expect("polls only when configured")), Ev::Poll);
+    }
+}
+
+/// Acting on the scaler's decisions: moving the worker target.
+impl Sim<'_> {
+    /// Moves the worker target to `to`: launches (after the provisioning
+    /// delay, or the warm pool's) or cancels and drains.
+    pub(super) fn set_target(&mut self, now: Tick, to: u32, cause: &'static str, q: &mut EventQueue<Ev>) {
+        let cur = self.primary.target_count();
+        if to == cur {
+            return;
+        }
+        let mut ready: Option<(Tick, Tick)> = None;
+        if to > cur {
+            for (worker, generation) in self.primary.launch(to - cur) {
+                let delay = self.launch_delay(now, q);
+                if let Some(nodes) = self.nodes.as_mut() {
+                    nodes.add_pending(Pending { worker, generation, delay });
+                    continue;
+                }
+                let at = now.saturating_add(delay);
+                ready = Some(ready.map_or((at, at), |(a, b)| (a.min(at), b.max(at))));
+                q.push(at, Ev::WorkerReady { worker, generation });
+            }
+        } else {
+            let mut busy = Vec::new();
+            let (_, drained) = self.primary.scale_down(cur - to, &mut busy);
+            if let Some(grace) = self.sc.primary.drain_grace {
+                for (worker, generation) in busy {
+                    q.push(now.saturating_add(grace), Ev::DrainDeadline { worker, generation });
+                }
+            }
+            self.warm_pool.scaled_in(drained, self.sc.primary.autoscaler.reuse_on_scale_in);
+        }
+        if self.nodes.is_some() {
+            ready = self.place_pending(now, q);
+        }
+        if self.scale_log.len() < SCALE_LOG_LIMIT {
+            self.scale_log.push(ScaleEvent { at: now, from: cur, to, cause, ready });
+        }
+    }
+
+    pub(super) fn raise_to_min(&mut self, now: Tick, cause: &'static str, q: &mut EventQueue<Ev>) {
+        let min = self.scaler.min;
+        if self.primary.target_count() < min {
+            self.set_target(now, min, cause, q);
+        }
     }
 }

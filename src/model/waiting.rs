@@ -21,6 +21,9 @@ pub struct Waiter {
     pub deadline: Option<Tick>,
     pub class: u16,
     live: bool,
+    /// Its client hung up unseen (`[clients] timeout`): it still waits for
+    /// a worker, but nobody is on the line.
+    pub orphan: bool,
     /// The call's index in arrival order (see [`super::record`]).
     pub seq: u64,
 }
@@ -39,7 +42,7 @@ impl WaitQueue {
     /// returns its id.
     pub fn push(&mut self, arrival: Tick, duration: Tick, class: u16, deadline: Option<Tick>, seq: u64) -> u64 {
         let id = self.head_id + self.q.len() as u64;
-        self.q.push_back(Waiter { arrival, duration, deadline, class, live: true, seq });
+        self.q.push_back(Waiter { arrival, duration, deadline, class, live: true, orphan: false, seq });
         if let Some(d) = deadline {
             self.deadlines.push(Reverse((d, id)));
         }
@@ -62,6 +65,15 @@ impl WaitQueue {
             }
         }
         None
+    }
+
+    /// Marks waiting call `id` an orphan and returns it, if it is still
+    /// waiting and not one already.
+    pub fn orphan(&mut self, id: u64) -> Option<Waiter> {
+        let i = id.checked_sub(self.head_id)? as usize;
+        let w = self.q.get_mut(i).filter(|w| w.live && !w.orphan)?;
+        w.orphan = true;
+        Some(*w)
     }
 
     /// The earliest deadline of a call still waiting.

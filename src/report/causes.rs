@@ -85,6 +85,11 @@ pub fn explain(sc: &Scenario, run: &RunResult) -> Vec<Cause> {
         if b.counts.abandoned > 0 {
             parts.push(format!("{} abandoned while waiting", b.counts.abandoned));
         }
+        // With retrying clients: most attempts of the bin are retries.
+        let retries = b.counts.attempts.saturating_sub(b.counts.arrived);
+        if run.retries.is_some() && retries > b.counts.arrived {
+            parts.push(format!("retries dominate ({retries} of {} attempts)", b.counts.attempts));
+        }
         if let Some(d) = run.detection_s.filter(|&d| d < t1) {
             parts.push(format!("canary alerted {}", clock(d)));
         }

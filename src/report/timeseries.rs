@@ -49,6 +49,8 @@ pub struct BinMean {
     pub waiting: f64,
     /// Mean over runs of the bin's peak of busy primary slots.
     pub peak_busy_primary: f64,
+    /// Attempts made in the bin, first and retried (with `[clients]`; else 0).
+    pub attempts: f64,
 }
 
 impl BinMean {
@@ -107,6 +109,7 @@ pub fn bin_means(sc: &Scenario, agg: &Aggregate) -> Vec<BinMean> {
                 fallback_busy: avg(a.fallback_busy),
                 waiting: avg(a.waiting),
                 peak_busy_primary: mean(b.peak_busy_primary),
+                attempts: mean(c.attempts),
             }
         })
         .collect()
@@ -152,16 +155,13 @@ pub fn columns(drain: bool) -> Vec<String> {
 /// as the metrics of `summary.json`: counts are means over runs; ratios and
 /// mean waits are pooled over runs (the bin's sums over every run divided),
 /// empty where their denominator is zero.
-fn service_levels(sc: &Scenario, agg: &Aggregate) -> (Vec<String>, Vec<Vec<String>>) {
+fn service_levels(sc: &Scenario, agg: &Aggregate) -> Vec<Vec<String>> {
     if sc.service_levels.is_empty() {
-        return (Vec::new(), Vec::new());
+        return Vec::new();
     }
     let labels: Vec<String> = sc.service_levels.iter().map(|s| s.0.clone()).collect();
     let n = agg.runs.len().max(1) as f64;
-    let mut names = Vec::new();
-    push_service_levels(&mut names, "", &Counts::default(), &labels);
-    let names = names.into_iter().map(|(k, _)| k).collect();
-    let rows = agg
+    agg
         .bin_sums()
         .iter()
         .map(|b| {
@@ -174,18 +174,34 @@ fn service_levels(sc: &Scenario, agg: &Aggregate) -> (Vec<String>, Vec<Vec<Strin
                 })
                 .collect()
         })
-        .collect();
-    (names, rows)
+        .collect()
+}
+
+/// The column names of `sc`'s file: the service-level columns (with
+/// thresholds) and, with `[clients]`, `attempts` and `retries` (attempts
+/// made in the bin, all and retried) come before the deprecated last column.
+pub fn columns_for(sc: &Scenario) -> Vec<String> {
+    let mut c = columns(sc.primary.drain_can_cut());
+    let last = c.pop().expect("columns");
+    if !sc.service_levels.is_empty() {
+        let labels: Vec<String> = sc.service_levels.iter().map(|s| s.0.clone()).collect();
+        let mut names = Vec::new();
+        push_service_levels(&mut names, "", &Counts::default(), &labels);
+        c.extend(names.into_iter().map(|(k, _)| k));
+    }
+    if sc.clients.is_some() {
+        c.extend(["attempts".to_string(), "retries".to_string()]);
+    }
+    c.push(last);
+    c
 }
 
 /// The bytes of `timeseries.csv`.
 pub fn to_csv(sc: &Scenario, agg: &Aggregate) -> Vec<u8> {
     let mut w = csv::Writer::from_writer(Vec::new());
+    let sl_rows = service_levels(sc, agg);
+    w.write_record(columns_for(sc)).expect("in-memory write");
     let drain = sc.primary.drain_can_cut();
-    let (sl_names, sl_rows) = service_levels(sc, agg);
-    let mut header = columns(drain);
-    header.splice(header.len() - 1..header.len() - 1, sl_names);
-    w.write_record(header).expect("in-memory write");
     let mut sl_rows = sl_rows.into_iter();
     for b in bin_means(sc, agg) {
         let mut row = vec![
@@ -214,6 +230,11 @@ pub fn to_csv(sc: &Scenario, agg: &Aggregate) -> Vec<u8> {
             num(b.peak_busy_primary),
         ]);
         row.extend(sl_rows.next().unwrap_or_default());
+        if sc.clients.is_some() {
+            // Attempts count at their own time, first arrivals at theirs: a
+            // bin's retries are its attempts beyond its first arrivals.
+            row.extend([num(b.attempts), num((b.attempts - b.arrived).max(0.0))]);
+        }
         row.push(num(b.arrived));
         w.write_record(&row).expect("in-memory write");
     }

@@ -5,6 +5,7 @@
 //! [`Scenario`] that the model uses. Nothing downstream ever sees a raw
 //! value, a unit string or an unchecked number.
 
+pub mod clients;
 mod error;
 mod load;
 pub mod overrides;
@@ -47,6 +48,9 @@ pub struct Scenario {
     pub cost: CostSpec,
     /// Calls in service on the primary at the start of the warm-up.
     pub initial_calls: u64,
+    /// Callers' timeouts and retries (`None`: callers neither hang up on
+    /// their own nor call again).
+    pub clients: Option<clients::ClientsSpec>,
     /// Raw SLO thresholds, keyed as written; checked by `slo`.
     pub slo: Vec<(String, toml::Value)>,
     /// Service-level thresholds, each with the label its metric names use

@@ -83,17 +83,24 @@ pub struct RawScenario {
     /// State at the start of the warm-up (or of the run without one).
     #[serde(default)]
     pub initial: Option<RawInitial>,
+    /// Callers' timeouts and retries.
+    #[serde(default)]
+    pub clients: Option<super::clients::RawClients>,
     /// What the outputs report beyond the defaults.
     #[serde(default)]
     pub report: Option<RawReport>,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawReport {
     /// Waits for the service-level metrics: durations (`"20s"`) or seconds.
     #[serde(default)]
     pub service_level_thresholds: Option<Vec<toml::Value>>,
+    /// With `[clients]`: the failure rate per bin below which the system
+    /// counts as recovered (`recovery_time_s`).
+    #[serde(default)]
+    pub recovered_below: Option<f64>,
 }
 
 #[derive(Clone, Debug, Deserialize)]

@@ -41,6 +41,8 @@
 //! - `karpenter`: Karpenter-style node batching windows, bad input.
 //! - `warm_pool`: EC2 Auto Scaling warm pools: delay by pool state, refill,
 //!   reuse on scale-in, scale-in protection, bad input.
+//! - `retries`: clients that hang up and retry: retrial queues against
+//!   theory, conservation, the metastable scenario, bad `[clients]` input.
 //! - `windows`: the reporting window as clock times, day offsets, durations
 //!   or seconds, and its section of summary.json.
 //! - `service_levels`: service levels, ASA and abandonment against Erlang C
@@ -71,6 +73,7 @@ mod names;
 mod outputs;
 mod plan_multi;
 mod properties;
+mod retries;
 mod scaler;
 mod service_levels;
 mod shell;

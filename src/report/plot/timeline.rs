@@ -66,6 +66,14 @@ fn arrivals_per_s(b: &BinMean) -> f64 {
     b.arrived / b.span_s()
 }
 
+/// Attempts per second, first and retried (0 without `[clients]`).
+fn attempts_per_s(b: &BinMean) -> f64 {
+    b.attempts / b.span_s()
+}
+
+/// The attempts line: solid, in a colour apart from the arrivals'.
+const ATTEMPTS: RGBColor = RGBColor(23, 190, 207);
+
 struct Timeline {
     title: String,
     subtitle: String,
@@ -74,6 +82,8 @@ struct Timeline {
     bin_label: String,
     bins: Vec<BinMean>,
     window: Option<(f64, f64)>,
+    /// Whether callers retry (`[clients]`): attempts are drawn too.
+    attempts: bool,
     /// Mean alert time, runs that alerted, runs.
     detection: Option<(f64, usize, usize)>,
 }
@@ -161,6 +171,7 @@ impl Timeline {
             bin_label: span_label(sc.bin.0.max(1) as f64 / tick),
             bins: bin_means(sc, agg),
             window,
+            attempts: sc.clients.as_ref().is_some_and(|c| c.retry.is_some()),
             detection,
         }
     }
@@ -228,6 +239,9 @@ impl Timeline {
             items.push(LegendItem::new("waiting in queue", WAITING, Swatch::Line));
         }
         items.push(LegendItem::new("arrivals per second (right axis)", ARRIVALS, Swatch::Dashed));
+        if self.attempts {
+            items.push(LegendItem::new("attempts per second, retries included (right axis)", ATTEMPTS, Swatch::Line));
+        }
         if frame.window.is_some() {
             items.push(LegendItem::new("reporting window", WINDOW, Swatch::Fill));
         }
@@ -249,7 +263,7 @@ impl Timeline {
             .max(self.max_of(|b| b.fallback_busy))
             .max(self.max_of(|b| b.waiting));
         let (_, y_top) = padded(0.0, level_max * 1.2);
-        let (_, y2_top) = padded(0.0, self.max_of(arrivals_per_s) * 1.2);
+        let (_, y2_top) = padded(0.0, self.max_of(arrivals_per_s).max(self.max_of(attempts_per_s)) * 1.2);
 
         let mut chart = ChartBuilder::on(&area)
             .x_label_area_size(30)
@@ -286,6 +300,9 @@ impl Timeline {
             4,
             ARRIVALS.stroke_width(2),
         ))?;
+        if self.attempts {
+            chart.draw_secondary_series(LineSeries::new(self.points(attempts_per_s), ATTEMPTS.stroke_width(2)))?;
+        }
         label_window(&mut chart, frame, y_top)?;
         mark_alert(&mut chart, frame, y_top)
     }

@@ -10,6 +10,7 @@
 mod arrivals;
 mod autoscaler;
 mod classes;
+mod clients;
 mod columns;
 mod ctx;
 mod dist;
@@ -89,7 +90,15 @@ pub(crate) fn validate(raw: RawScenario, path: &str, base: &Path) -> R<Scenario>
         warnings
             .push("classes are marked fallback_eligible but there is no [fallback]: they fail like the others".into());
     }
-    let admission = validate_admission(&cx, raw.admission.as_ref())?;
+    let mut admission = validate_admission(&cx, raw.admission.as_ref())?;
+    let clients = clients::validate_clients(
+        &cx,
+        raw.clients.as_ref(),
+        raw.report.as_ref(),
+        raw.admission.as_ref(),
+        &mut admission,
+        &arrivals,
+    )?;
     let mut cost = validate_cost(&cx, raw.cost.as_ref())?;
     if cost.fallback_slot_hour > 0.0 {
         match &fallback {
@@ -132,6 +141,7 @@ pub(crate) fn validate(raw: RawScenario, path: &str, base: &Path) -> R<Scenario>
         admission,
         cost,
         initial_calls,
+        clients,
         slo,
         service_levels,
         warnings,
