@@ -99,8 +99,10 @@ fn collect(sc: &Scenario, run: u64, f: Outcome) -> RunResult {
         worker_records: f.worker_records,
         node_seconds: f.node_seconds,
         arrival_error: f.arrival_error,
+        drain_can_cut: sc.primary.drain_can_cut(),
         cost: sc.cost.clone(),
         service_levels: sc.service_levels.iter().map(|s| s.0.clone()).collect(),
+        surge: sc.surge_draws(run),
     }
 }
 

@@ -41,6 +41,7 @@
 
 pub mod arrivals;
 pub mod bench;
+pub mod calibrate;
 pub mod dist;
 pub mod engine;
 pub mod experiment;

@@ -160,17 +160,6 @@ impl Areas {
         self.fallback_busy += o.fallback_busy;
         self.waiting += o.waiting;
     }
-
-    #[inline]
-    fn add(&mut self, l: &Levels, dt: u64) {
-        let dt = dt as u128;
-        self.busy_primary += l.busy_primary as u128 * dt;
-        self.capacity_primary += l.capacity_primary as u128 * dt;
-        self.workers_ready += l.workers_ready as u128 * dt;
-        self.workers_billed += l.workers_billed as u128 * dt;
-        self.fallback_busy += l.fallback_busy as u128 * dt;
-        self.waiting += l.waiting as u128 * dt;
-    }
 }
 
 /// One time bin.
@@ -192,6 +181,15 @@ pub struct Observer {
     pub classes: Vec<Counts>,
     pub window: Option<(Tick, Tick, Counts)>,
     last: u64,
+    /// The levels other than `busy_primary` as last seen, and since when
+    /// each has held without being integrated: their areas grow only when
+    /// they change or a bin ends, so levels that stay put cost a comparison
+    /// per event. `busy_primary`, which moves with nearly every event, is
+    /// integrated at once.
+    held: Levels,
+    since: [u64; 5],
+    /// End of bin `cur` (the run's end for the last bin).
+    boundary: u64,
     cur: usize,
     /// Start of bin `cur`: `cur × bin`.
     cur_start: u64,
@@ -216,6 +214,9 @@ impl Observer {
             classes: vec![Counts::default(); classes],
             window: window.map(|(a, b)| (a, b, Counts::default())),
             last: 0,
+            held: Levels::default(),
+            since: [0; 5],
+            boundary: bin.0.min(duration.0),
             cur: 0,
             cur_start: 0,
             waits: Histogram::new_with_bounds(1, 400 * 86_400 * 1_000_000, 3).expect("valid histogram bounds"),
@@ -246,21 +247,79 @@ impl Observer {
     }
 
     /// Integrates `levels`, which held since the last call, up to `now`.
-    #[inline]
+    #[inline(always)]
     pub fn advance(&mut self, now: Tick, levels: &Levels) {
         let now = now.0.min(self.end);
-        while self.last < now {
-            let boundary = (self.cur_start + self.bin).min(self.end);
-            let seg_end = now.min(boundary);
-            let dt = seg_end - self.last;
-            self.bins[self.cur].areas.add(levels, dt);
-            self.last = seg_end;
-            if seg_end == boundary && self.cur + 1 < self.bins.len() {
-                self.cur += 1;
-                self.cur_start += self.bin;
-                self.bins[self.cur].peak_busy_primary = levels.busy_primary;
-            }
+        let last = self.last;
+        if last >= now {
+            return;
         }
+        let h = &self.held;
+        let changed = (levels.capacity_primary ^ h.capacity_primary)
+            | (levels.workers_ready ^ h.workers_ready)
+            | (levels.workers_billed ^ h.workers_billed)
+            | (levels.fallback_busy ^ h.fallback_busy)
+            | (levels.waiting ^ h.waiting);
+        if changed != 0 {
+            self.close_changed(levels, last);
+        }
+        if now < self.boundary {
+            let dt = (now - last) as u128;
+            self.bins[self.cur].areas.busy_primary += levels.busy_primary as u128 * dt;
+            self.last = now;
+        } else {
+            self.cross_bins(now, levels);
+        }
+    }
+
+    /// The held levels that differ from `levels` close their span at
+    /// `last` (which lies in the current bin) and start a new one.
+    #[inline(never)]
+    fn close_changed(&mut self, levels: &Levels, last: u64) {
+        macro_rules! close {
+            ($($f:ident $i:literal),*) => {$(
+                if levels.$f != self.held.$f {
+                    let dt = (last - self.since[$i]) as u128;
+                    self.bins[self.cur].areas.$f += self.held.$f as u128 * dt;
+                    self.held.$f = levels.$f;
+                    self.since[$i] = last;
+                }
+            )*};
+        }
+        close!(capacity_primary 0, workers_ready 1, workers_billed 2, fallback_busy 3, waiting 4);
+    }
+
+    /// [`Observer::advance`] when `now` reaches the end of the current bin:
+    /// every bin that ends by `now` gets the rest of every span.
+    #[inline(never)]
+    fn cross_bins(&mut self, now: u64, levels: &Levels) {
+        let mut last = self.last;
+        loop {
+            let boundary = self.boundary;
+            let seg_end = now.min(boundary);
+            let dt = (seg_end - last) as u128;
+            self.bins[self.cur].areas.busy_primary += levels.busy_primary as u128 * dt;
+            last = seg_end;
+            if seg_end < boundary {
+                break;
+            }
+            macro_rules! close {
+                ($($f:ident $i:literal),*) => {$(
+                    let dt = (boundary - self.since[$i]) as u128;
+                    self.bins[self.cur].areas.$f += self.held.$f as u128 * dt;
+                    self.since[$i] = boundary;
+                )*};
+            }
+            close!(capacity_primary 0, workers_ready 1, workers_billed 2, fallback_busy 3, waiting 4);
+            if self.cur + 1 >= self.bins.len() {
+                break;
+            }
+            self.cur += 1;
+            self.cur_start += self.bin;
+            self.boundary = (self.cur_start + self.bin).min(self.end);
+            self.bins[self.cur].peak_busy_primary = levels.busy_primary;
+        }
+        self.last = last;
     }
 
     /// Time integrals over the whole reported span (the sum of the bins').
@@ -399,6 +458,25 @@ mod tests {
         // 1 s at 2 then 1 s at 1 (the run ends at 10 s).
         assert_eq!(secs(o.bins[2].areas.busy_primary), 3.0);
         assert_eq!(secs(o.areas().busy_primary), 19.0);
+    }
+
+    /// Levels that change rarely are integrated when they change and at
+    /// bin ends: the areas are the same as integrating every span.
+    #[test]
+    fn rarely_changing_levels_split_across_bins() {
+        let mut o = Observer::new(Tick::from_secs(10), Tick::from_secs(4), 1, None);
+        let l = |capacity_primary, fallback_busy| Levels { capacity_primary, fallback_busy, ..Default::default() };
+        o.advance(Tick::from_secs(3), &l(5, 1));
+        o.advance(Tick::from_secs(6), &l(7, 1));
+        o.advance(Tick::from_secs(9), &l(7, 0));
+        o.advance(Tick::from_secs(20), &l(2, 0));
+        let secs = |a: u128| a as f64 / 1e6;
+        // Capacity 5 over [0, 3), 7 over [3, 9), 2 over [9, 10).
+        let cap: Vec<f64> = o.bins.iter().map(|b| secs(b.areas.capacity_primary)).collect();
+        assert_eq!(cap, vec![5.0 * 3.0 + 7.0, 7.0 * 4.0, 7.0 + 2.0]);
+        // Fallback 1 over [0, 6).
+        let fb: Vec<f64> = o.bins.iter().map(|b| secs(b.areas.fallback_busy)).collect();
+        assert_eq!(fb, vec![4.0, 2.0, 0.0]);
     }
 
     #[test]

@@ -64,11 +64,17 @@ pub struct RunResult {
     pub node_seconds: Option<f64>,
     /// A trace read error that ended the arrivals early (the run is invalid).
     pub arrival_error: Option<String>,
+    /// Whether a drain can cut calls off (then the counts carry
+    /// `failed_drain_timeout`), copied from the scenario.
+    pub drain_can_cut: bool,
     /// Prices, copied from the scenario.
     pub(crate) cost: CostSpec,
     /// Labels of the service-level thresholds (`20s`), copied from the
     /// scenario; empty: no service-level metrics.
     pub(crate) service_levels: Vec<String>,
+    /// The values a family of surges drew for this run (field path,
+    /// value), reported as metrics `surge.<path>`; empty without one.
+    pub surge: Vec<(String, f64)>,
 }
 
 fn secs(area: u128) -> f64 {
@@ -81,7 +87,8 @@ impl RunResult {
     pub fn metrics(&self, class_names: &[String]) -> Vec<(String, Option<f64>)> {
         let mut m: Vec<(String, Option<f64>)> = Vec::with_capacity(64);
         let sl = &self.service_levels;
-        push_counts(&mut m, "", &self.totals, sl);
+        let drain = self.drain_can_cut;
+        push_counts(&mut m, "", &self.totals, drain, sl);
         let a = &self.areas;
         let dur = self.duration_s.max(f64::MIN_POSITIVE);
         let mut put = |k: &str, v: f64| m.push((k.to_string(), Some(v)));
@@ -124,7 +131,10 @@ impl RunResult {
         put("fallback_seconds", fb_s);
         let c = &self.cost;
         let cost_primary = worker_s / 3600.0 * c.primary_worker_hour;
-        let cost_fallback = invocations * c.fallback_per_invocation + fb_s * c.fallback_per_second;
+        let mut cost_fallback = invocations * c.fallback_per_invocation + fb_s * c.fallback_per_second;
+        if c.fallback_slot_hour > 0.0 {
+            cost_fallback += c.fallback_slots * self.duration_s / 3600.0 * c.fallback_slot_hour;
+        }
         put("cost_primary", cost_primary);
         put("cost_fallback", cost_fallback);
         // Node metrics only with a node layer, so outputs without one keep their bytes.
@@ -142,16 +152,22 @@ impl RunResult {
         };
         m.push(("detection_latency_s".into(), latency));
         if let Some(w) = &self.window {
-            push_counts(&mut m, "window.", w, sl);
+            push_counts(&mut m, "window.", w, drain, sl);
         }
         for (name, c) in class_names.iter().zip(&self.classes) {
-            push_counts(&mut m, &format!("class.{name}."), c, sl);
+            push_counts(&mut m, &format!("class.{name}."), c, drain, sl);
+        }
+        for (field, v) in &self.surge {
+            m.push((format!("surge.{field}"), Some(*v)));
         }
         m
     }
 }
 
-fn push_counts(m: &mut Vec<(String, Option<f64>)>, prefix: &str, c: &Counts, service_levels: &[String]) {
+/// The counts of one group; `drain`: with `failed_drain_timeout` (only
+/// where a drain can cut calls off, so other outputs keep their bytes);
+/// `service_levels`: the thresholds' labels (none: no service-level metrics).
+fn push_counts(m: &mut Vec<(String, Option<f64>)>, prefix: &str, c: &Counts, drain: bool, service_levels: &[String]) {
     let mut put = |k: &str, v: f64| m.push((format!("{prefix}{k}"), Some(v)));
     put("arrived", c.arrived as f64);
     put("served_primary", c.served_primary as f64);
@@ -159,6 +175,9 @@ fn push_counts(m: &mut Vec<(String, Option<f64>)>, prefix: &str, c: &Counts, ser
     put("failed", c.failed() as f64);
     for r in REASONS {
         put(&format!("failed_{}", r.name()), c.failed_by[r as usize] as f64);
+    }
+    if drain {
+        put(&format!("failed_{}", FailReason::DrainTimeout.name()), c.drain_timeout as f64);
     }
     put("abandoned", c.abandoned as f64);
     put("failed_fallback_eligible", c.failed_fallback_eligible as f64);
@@ -228,8 +247,10 @@ pub fn metric_names(sc: &Scenario) -> Vec<String> {
         worker_records: 0,
         node_seconds: sc.primary.nodes.as_ref().map(|_| 0.0),
         arrival_error: None,
+        drain_can_cut: sc.primary.drain_can_cut(),
         cost: sc.cost.clone(),
         service_levels: sc.service_levels.iter().map(|s| s.0.clone()).collect(),
+        surge: sc.surge.as_ref().map_or_else(Vec::new, |f| f.fields().into_iter().map(|k| (k, 0.0)).collect()),
     };
     let names: Vec<String> = sc.classes.iter().map(|c| c.name.clone()).collect();
     empty.metrics(&names).into_iter().map(|(k, _)| k).collect()

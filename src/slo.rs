@@ -15,6 +15,24 @@
 //! `"max_window.failed" = 100`). `max_failed_calls` is an alias of
 //! `max_failed`. Two reserved keys: `replications` (default 20) and
 //! `confidence` (default 0.95). On the command line: `failure_rate<=0.001`.
+//!
+//! # Quantiles over replications
+//! `p95(window.failed) <= 100` (in `[slo]`: `"max_p95(window.failed)" =
+//! 100`) bounds the 95th percentile of the metric *over replications*:
+//! with a family of surges (one drawn per replication) it reads "met in
+//! 95 % of the surges". Any `pQ` with 0 < Q < 100 (`p50`, `p99.9`).
+//! With the run values sorted, `x(1) <= … <= x(n)`, and `q = Q/100`:
+//! - the estimate is the order statistic `x(⌈n·q⌉)` (the inverse of the
+//!   empirical distribution function);
+//! - the interval at confidence `c` (α = 1 − c) is `[x(l), x(u)]`, the
+//!   distribution-free interval of the quantile from the binomial law:
+//!   with B ~ Binomial(n, q), `u` is the smallest index with
+//!   P(B ≤ u − 1) ≥ 1 − α/2 and `l` the largest with P(B ≥ l) ≥ 1 − α/2,
+//!   so each side holds with probability at least 1 − α/2 (exactly for
+//!   continuous metrics, at least for counts with ties);
+//! - with too few runs for an index (u > n, or l < 1) that bound is
+//!   infinite: `p95 <= X` needs n ≥ ln(α/2)/ln(q) runs (72 at 95 %) before
+//!   it can pass.
 
 use std::fmt;
 
@@ -47,6 +65,10 @@ pub struct Objective {
     /// As written (`max_failure_rate`, `failure_rate<=0.001`).
     pub key: String,
     pub metric: String,
+    /// `pQ(metric)`: the quantile q = Q/100 of the metric over
+    /// replications is judged instead of its mean.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quantile: Option<f64>,
     pub op: Op,
     pub threshold: f64,
 }
@@ -142,11 +164,13 @@ impl SloSet {
                             msg: "expected max_<metric>, min_<metric>, replications or confidence".into(),
                         });
                     };
+                    let (quantile, metric) = split_quantile(key, metric)?;
                     let metric = if metric == "failed_calls" { "failed" } else { metric };
                     check_metric(key, metric, valid)?;
                     set.objectives.push(Objective {
                         key: key.clone(),
                         metric: metric.into(),
+                        quantile,
                         op,
                         threshold: number(key, v)?,
                     });
@@ -155,6 +179,26 @@ impl SloSet {
         }
         Ok(set)
     }
+}
+
+/// `p95(window.failed)` → (Some(0.95), "window.failed"); a plain metric
+/// name is returned as it is.
+fn split_quantile<'a>(key: &str, text: &'a str) -> Result<(Option<f64>, &'a str), SloError> {
+    let t = text.trim();
+    let Some((head, rest)) = t.split_once('(') else { return Ok((None, t)) };
+    let bad = |msg: String| SloError::Malformed { key: key.into(), msg };
+    let Some(inner) = rest.strip_suffix(')') else {
+        return Err(bad(format!("{t:?}: expected pQ(METRIC), e.g. p95(window.failed)")));
+    };
+    let q = head
+        .trim()
+        .strip_prefix('p')
+        .and_then(|p| p.parse::<f64>().ok())
+        .filter(|q| q.is_finite() && *q > 0.0 && *q < 100.0)
+        .ok_or_else(|| {
+            bad(format!("{t:?}: expected pQ(METRIC) with 0 < Q < 100, e.g. p95(window.failed) or p99.9(failed)"))
+        })?;
+    Ok((Some(q / 100.0), inner.trim()))
 }
 
 fn flatten(key: &str, v: &toml::Value, out: &mut Vec<(String, toml::Value)>) {
@@ -183,13 +227,21 @@ impl Objective {
         } else {
             return Err(bad("expected METRIC<=VALUE or METRIC>=VALUE, e.g. failure_rate<=0.001"));
         };
-        let metric = metric.trim();
+        let (quantile, metric) = split_quantile(expr, metric)?;
         check_metric(expr, metric, valid)?;
         let threshold: f64 = rest.trim().parse().map_err(|_| bad(&format!("{:?} is not a number", rest.trim())))?;
         if !threshold.is_finite() {
             return Err(bad("the threshold must be finite"));
         }
-        Ok(Objective { key: expr.into(), metric: metric.into(), op, threshold })
+        Ok(Objective { key: expr.into(), metric: metric.into(), quantile, op, threshold })
+    }
+
+    /// What is judged: the metric, or `p95(metric)`.
+    pub fn label(&self) -> String {
+        match self.quantile {
+            Some(q) => format!("p{}({})", crate::fmt::num(q * 100.0), self.metric),
+            None => self.metric.clone(),
+        }
     }
 
     /// Judges the objective on `agg` at `confidence`.
@@ -198,17 +250,23 @@ impl Objective {
     }
 
     /// Judges the objective on the metric's values, one per replication
-    /// (runs where it did not apply left out).
+    /// (runs where it did not apply left out). For `pQ(metric)` the
+    /// verdict's `mean` is the quantile's estimate (see the module notes).
     pub fn judge_values(&self, values: &[f64], confidence: f64) -> Verdict {
         let n = values.len();
-        let mean = if n == 0 { f64::NAN } else { values.iter().sum::<f64>() / n as f64 };
-        let half = if n >= 2 {
-            let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
-            t_quantile(confidence, (n - 1) as f64) * var.sqrt() / (n as f64).sqrt()
-        } else {
-            0.0
+        let (mean, lo, hi) = match self.quantile {
+            Some(q) => quantile_interval(values, q, confidence),
+            None => {
+                let mean = if n == 0 { f64::NAN } else { values.iter().sum::<f64>() / n as f64 };
+                let half = if n >= 2 {
+                    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+                    t_quantile(confidence, (n - 1) as f64) * var.sqrt() / (n as f64).sqrt()
+                } else {
+                    0.0
+                };
+                (mean, mean - half, mean + half)
+            }
         };
-        let (lo, hi) = (mean - half, mean + half);
         let (bound, margin) = match self.op {
             Op::AtMost => (hi, self.threshold - hi),
             Op::AtLeast => (lo, lo - self.threshold),
@@ -218,13 +276,46 @@ impl Objective {
         Verdict {
             objective: self.clone(),
             mean,
-            ci: if n >= 2 { Some([lo, hi]) } else { None },
+            ci: if n >= 2 || (n == 1 && self.quantile.is_some()) { Some([lo, hi]) } else { None },
             bound,
             margin,
             runs: n,
             pass,
         }
     }
+}
+
+/// The 1-based indices `(estimate, l, u)` of the order statistics that
+/// estimate and bound the `q` quantile of `n` runs at `confidence` (see
+/// the module notes); `l` is 0 and `u` is n + 1 where no order statistic
+/// reaches the confidence.
+pub fn quantile_indices(n: usize, q: f64, confidence: f64) -> (usize, usize, usize) {
+    use statrs::distribution::{Binomial, DiscreteCDF};
+    if n == 0 {
+        return (0, 0, 1);
+    }
+    let est = ((n as f64 * q).ceil() as usize).clamp(1, n);
+    let need = 1.0 - (1.0 - confidence) / 2.0;
+    let b = Binomial::new(q, n as u64).expect("0 < q < 1");
+    // P(B <= k - 1) grows with k: the first k reaching `need`.
+    let u = (1..=n).find(|&k| b.cdf(k as u64 - 1) >= need).unwrap_or(n + 1);
+    // P(B >= k) = 1 - P(B <= k - 1) shrinks with k: the last k reaching it.
+    let l = (1..=n).rev().find(|&k| 1.0 - b.cdf(k as u64 - 1) >= need).unwrap_or(0);
+    (est, l, u)
+}
+
+/// Estimate and interval of the `q` quantile of `values`.
+fn quantile_interval(values: &[f64], q: f64, confidence: f64) -> (f64, f64, f64) {
+    let mut x = values.to_vec();
+    x.sort_by(f64::total_cmp);
+    let n = x.len();
+    if n == 0 {
+        return (f64::NAN, f64::NAN, f64::NAN);
+    }
+    let (est, l, u) = quantile_indices(n, q, confidence);
+    let lo = if l >= 1 { x[l - 1] } else { f64::NEG_INFINITY };
+    let hi = if u <= n { x[u - 1] } else { f64::INFINITY };
+    (x[est - 1], lo, hi)
 }
 
 /// The judgement of one objective.
@@ -278,7 +369,7 @@ mod tests {
     }
 
     fn objective(op: Op, threshold: f64) -> Objective {
-        Objective { key: "k".into(), metric: "failed".into(), op, threshold }
+        Objective { key: "k".into(), metric: "failed".into(), quantile: None, op, threshold }
     }
 
     /// Five replications 1, 2, 3, 4, 5: mean 3, sample SD √2.5, standard
@@ -346,5 +437,62 @@ mod tests {
         assert!(!objective(Op::AtMost, 4.0).judge_values(&[4.5], 0.95).pass);
         let v = objective(Op::AtMost, 4.0).judge_values(&[], 0.95);
         assert!(!v.pass && v.runs == 0 && v.ci.is_none(), "a metric that applied to no run fails");
+    }
+
+    /// The binomial law worked out here, term by term (not with statrs).
+    fn binom_cdf(n: usize, q: f64, k: usize) -> f64 {
+        let mut c = 1.0; // C(n, 0)
+        let mut sum = 0.0;
+        for j in 0..=k.min(n) {
+            if j > 0 {
+                c *= (n - j + 1) as f64 / j as f64;
+            }
+            sum += c * q.powi(j as i32) * (1.0 - q).powi((n - j) as i32);
+        }
+        sum
+    }
+
+    #[test]
+    fn quantile_order_statistics() {
+        // p95 at 95 %: the upper bound is x(n) once 1 − 0.95^n ≥ 0.975,
+        // i.e. from n = 72 (1 − 0.95^71 = 0.9738, 1 − 0.95^72 = 0.9751).
+        assert_eq!(quantile_indices(71, 0.95, 0.95).2, 72, "no upper bound with 71 runs");
+        assert_eq!(quantile_indices(72, 0.95, 0.95).2, 72);
+        // The estimate is x(⌈nq⌉): the 19th of 20 for p95, the 10th of 20 for p50.
+        assert_eq!(quantile_indices(20, 0.95, 0.95).0, 19);
+        assert_eq!(quantile_indices(20, 0.5, 0.95).0, 10);
+        assert_eq!(quantile_indices(21, 0.5, 0.95).0, 11);
+        // Every (n, q): u is the first index with P(B ≤ u−1) ≥ 0.975 and l
+        // the last with P(B ≥ l) ≥ 0.975.
+        for (n, q) in [(50, 0.5), (200, 0.9), (300, 0.95), (30, 0.2)] {
+            let (_, l, u) = quantile_indices(n, q, 0.95);
+            assert!(binom_cdf(n, q, u - 1) >= 0.975 && binom_cdf(n, q, u - 2) < 0.975, "u {u} for {n}, {q}");
+            assert!(1.0 - binom_cdf(n, q, l - 1) >= 0.975 && 1.0 - binom_cdf(n, q, l) < 0.975, "l {l} for {n}, {q}");
+        }
+    }
+
+    #[test]
+    fn quantile_objectives_parse_and_judge_on_the_order_statistic() {
+        let o = Objective::parse("p95(window.failed) <= 100", &valid()).unwrap();
+        assert_eq!(
+            (o.quantile, o.metric.as_str(), o.label()),
+            (Some(0.95), "window.failed", "p95(window.failed)".into())
+        );
+        let s = SloSet::from_table(&[("max_p99.9(failed)".into(), toml::Value::Integer(3))], &valid()).unwrap();
+        assert!((s.objectives[0].quantile.unwrap() - 0.999).abs() < 1e-12);
+        for bad in ["p0(failed)<=1", "p100(failed)<=1", "q95(failed)<=1", "p95(failed<=1", "p95(nope)<=1"] {
+            assert!(Objective::parse(bad, &valid()).is_err(), "{bad}");
+        }
+        // 100 runs 1..=100: p95 estimate x(95) = 95; the upper bound is
+        // x(u) with u from the binomial law (above).
+        let xs: Vec<f64> = (1..=100).rev().map(f64::from).collect();
+        let (_, l, u) = quantile_indices(100, 0.95, 0.95);
+        let v = o.judge_values(&xs, 0.95);
+        assert_eq!(v.mean, 95.0);
+        assert_eq!(v.ci, Some([l as f64, u as f64]));
+        assert_eq!(v.bound, u as f64);
+        // Too few runs: the bound is infinite and `<=` cannot pass.
+        let v = o.judge_values(&xs[..50], 0.95);
+        assert!(!v.pass && v.bound.is_infinite());
     }
 }

@@ -20,6 +20,8 @@
 //! - [`plan`]: the smallest value meeting an objective, by bisection with
 //!   batched replications.
 //! - [`frontier`]: the largest surge each capacity survives.
+//! - [`mix`]: the cheapest combination of several parameters meeting
+//!   several objectives, and the cost–metric Pareto frontier.
 //!
 //! # Common random numbers
 //! Every configuration uses the same seed and the same replication indices
@@ -40,6 +42,7 @@ mod error;
 pub mod frontier;
 pub mod grid;
 pub mod info;
+pub mod mix;
 pub mod plan;
 pub mod rows;
 pub mod runs;

@@ -5,6 +5,7 @@
 //! replayed trace does); otherwise the model samples them.
 
 pub mod bursty;
+pub mod family;
 pub mod rate;
 pub mod trace;
 

@@ -126,6 +126,16 @@ impl RateFn {
     #[inline]
     pub fn next_arrival(&self, now: Tick, cursor: &mut usize, mut e: f64) -> Option<Tick> {
         let mut i = *cursor;
+        if i + 1 == self.segs.len() {
+            // The last segment, flat and positive (a constant rate, or the
+            // end of a profile): the general path below reduces to this,
+            // with the same operations on the same values.
+            let s = &self.segs[i];
+            if s.slope == 0.0 && s.rate > 0.0 {
+                let t = now.saturating_add(Tick::from_secs_f64(e / s.rate));
+                return Some(if t <= now { Tick(now.0 + 1) } else { t });
+            }
+        }
         while i + 1 < self.segs.len() && self.segs[i + 1].start <= now {
             i += 1;
         }
@@ -207,6 +217,20 @@ mod tests {
         // 10x + 0.25x² = 100 → x = (−10 + √(100 + 100)) / 0.5
         let x = (-10.0 + 200f64.sqrt()) / 0.5;
         assert!((t.as_secs_f64() - 60.0 - x).abs() < 1e-6);
+    }
+
+    /// A flat last segment: the next arrival is `e / rate` later, rounded
+    /// to the tick, and never at `now` itself.
+    #[test]
+    fn flat_tail_inverts_directly() {
+        let r = RateFn::from_segments(vec![
+            Segment { start: Tick::ZERO, rate: 1.0, slope: 0.0 },
+            Segment { start: Tick::from_secs(10), rate: 4.0, slope: 0.0 },
+        ]);
+        let mut cur = 0;
+        assert_eq!(r.next_arrival(Tick::from_secs(20), &mut cur, 2.0), Some(Tick::from_secs_f64(20.5)));
+        assert_eq!(cur, 1);
+        assert_eq!(r.next_arrival(Tick::from_secs(20), &mut cur, 1e-9), Some(Tick(20_000_001)));
     }
 
     #[test]

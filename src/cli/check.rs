@@ -299,7 +299,7 @@ fn render(r: &Report) -> String {
                 s,
                 "{:<28} {:<34} {:>12} {:>26} {:>12}  {}",
                 sc.scenario,
-                format!("{} {}", v.objective.metric, v.objective.op),
+                format!("{} {}", v.objective.label(), v.objective.op),
                 sig(v.objective.threshold, 6),
                 interval,
                 sig(v.margin, 4),
@@ -352,14 +352,14 @@ fn junit(r: &Report) -> Result<String> {
     for sc in &r.scenarios {
         let mut suite = TestSuite::new(sc.scenario.clone());
         for v in &sc.verdicts {
-            let name = format!("{} {} {}", v.objective.metric, v.objective.op, v.objective.threshold);
+            let name = format!("{} {} {}", v.objective.label(), v.objective.op, v.objective.threshold);
             let status = if v.pass {
                 TestCaseStatus::success()
             } else {
                 let mut st = TestCaseStatus::non_success(NonSuccessKind::Failure);
                 st.set_message(format!(
                     "{} = {} (bound {}) violates {} {} by {}",
-                    v.objective.metric,
+                    v.objective.label(),
                     sig(v.mean, 6),
                     sig(v.bound, 6),
                     v.objective.op,

@@ -41,6 +41,11 @@ pub struct CompareArgs {
     /// Write the table as Markdown here (e.g. $GITHUB_STEP_SUMMARY).
     #[arg(long, value_name = "FILE")]
     pub markdown: Option<PathBuf>,
+    /// calibration.json of `surgesim calibrate`: compare at each point of its
+    /// 95% confidence set (estimate and ends); "saved" becomes a range.
+    /// (Writes compare.txt, compare-points.csv and compare-range.csv; not with --report or --markdown.)
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["report", "markdown"])]
+    pub calibration: Option<PathBuf>,
 }
 
 struct Row {
@@ -52,12 +57,15 @@ struct Row {
     cost_delta: Stat,
 }
 
-fn paired(a: &[f64], b: &[f64]) -> Stat {
+pub(super) fn paired(a: &[f64], b: &[f64]) -> Stat {
     let d: Vec<f64> = a.iter().zip(b).map(|(x, y)| x - y).collect();
     Stat::of(&d)
 }
 
 pub fn compare(a: CompareArgs) -> Result<ExitCode> {
+    if let Some(c) = &a.calibration {
+        return super::compare_range::compare(&a, c);
+    }
     let mut overrides = Vec::new();
     if let Some(w) = &a.window {
         overrides.push(Override { path: "window".into(), value: toml::Value::String(w.clone()) });

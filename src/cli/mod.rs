@@ -1,10 +1,13 @@
 //! Command-line interface: flags (clap) in, library calls, printing out.
 
 mod bench;
+mod calibrate;
 mod check;
 mod compare;
+mod compare_range;
 mod fit;
 mod plan;
+mod plan_mix;
 mod report;
 mod run;
 mod shell;
@@ -40,6 +43,8 @@ enum Cmd {
     Trace(trace::TraceArgs),
     /// Fit a scenario (rates, classes, duration laws) from a call log.
     Fit(fit::FitArgs),
+    /// Parameter values that reproduce observed counts, with a 95% confidence set.
+    Calibrate(calibrate::CalibrateArgs),
     /// Grid over scenario parameters, in parallel, with headroom curves.
     Sweep(sweep::SweepArgs),
     /// Cheapest value of a parameter meeting an SLO, with its evidence.
@@ -157,6 +162,7 @@ pub fn main() -> Result<ExitCode> {
         Cmd::Check(a) => check::check(a),
         Cmd::Trace(a) => trace::trace(a),
         Cmd::Fit(a) => fit::fit(a),
+        Cmd::Calibrate(a) => calibrate::calibrate(a),
         Cmd::Compare(a) => compare::compare(a),
         Cmd::Sweep(a) => sweep::sweep(a),
         Cmd::Plan(a) => plan::plan(a),

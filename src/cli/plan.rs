@@ -3,6 +3,9 @@
 //! library's [`surgesim::sweep::plan`] and [`surgesim::sweep::frontier`] in
 //! the middle, the renderers of [`surgesim::report::plan`] out.
 //!
+//! With several `--vary`, several `--slo` or `--minimize`, the multi-knob
+//! plan of [`super::plan_mix`] runs instead.
+//!
 //! Default output folders, under `notebooks-out/<scenario name>/`: `plan/`
 //! and `frontier/`.
 
@@ -29,17 +32,33 @@ use super::{set_threads, OutputArgs, ScenarioArgs};
 pub struct PlanArgs {
     #[command(flatten)]
     pub scenario: ScenarioArgs,
-    /// The parameter to choose and its range, TO inclusive.
-    #[arg(long, value_name = "PATH=FROM..TO")]
-    pub vary: String,
+    /// The parameter to choose and its range, TO inclusive. Repeat it, with
+    /// --minimize, for the cheapest combination of several parameters
+    /// (each PATH=FROM..TO:STEP; without STEP, 1 for integers, 1% of the
+    /// range for floats).
+    #[arg(long, value_name = "PATH=FROM..TO", required = true)]
+    pub vary: Vec<String>,
     /// Grid step of --vary (default: 1 for integer ranges, 1% of the range
     /// for float ranges; with --frontier, a tenth of the range). TO is
     /// always probed when needed, even where the step does not land on it.
     #[arg(long)]
     pub step: Option<String>,
-    /// The objective, e.g. 'failure_rate<=0.001' (any metric of summary.json).
-    #[arg(long)]
-    pub slo: String,
+    /// The objective, e.g. 'failure_rate<=0.001' (any metric of summary.json),
+    /// or a quantile over replications, 'p95(window.failed)<=100'. Repeat it,
+    /// with --minimize, to meet several at once.
+    #[arg(long, required = true)]
+    pub slo: Vec<String>,
+    /// Multi-knob plan: the metric to minimise (e.g. cost_total) over the
+    /// combinations of every --vary that meet every --slo.
+    #[arg(long, value_name = "METRIC")]
+    pub minimize: Option<String>,
+    /// With --minimize: also run the whole grid and write the frontier of
+    /// the minimised metric against METRIC (pareto.csv, pareto.svg/.png).
+    #[arg(long, value_name = "METRIC")]
+    pub pareto: Option<String>,
+    /// Replications of each combination of the --pareto grid.
+    #[arg(long, default_value_t = 8)]
+    pub pareto_replications: u64,
     /// Two-sided confidence level of the interval judged against the SLO.
     #[arg(long, default_value_t = 0.95)]
     pub confidence: f64,
@@ -70,7 +89,7 @@ struct Planning {
 
 fn planning(args: &PlanArgs) -> Result<Planning> {
     let (base, sc0) = base(&args.scenario)?;
-    let range = Range::parse("--vary", &args.vary)?;
+    let range = Range::parse("--vary", &args.vary[0])?;
     let step = match (&args.step, range.step) {
         (Some(s), None) => {
             AxisValue::parse(s).ok_or_else(|| anyhow!("--step {s}: not a number; expected e.g. 1 or 0.5"))?
@@ -86,20 +105,26 @@ fn planning(args: &PlanArgs) -> Result<Planning> {
     };
     // TO is always a candidate, even off the step grid (10..30 with --step 100).
     let axis = Axis::new("--vary", &range, step)?.ending_at_to();
-    let objective = Objective::parse(&args.slo, &metric_names(&sc0)).map_err(|e| anyhow!("--slo {e}"))?;
+    let objective = Objective::parse(&args.slo[0], &metric_names(&sc0)).map_err(|e| anyhow!("--slo {e}"))?;
+    check_levels(args)?;
+    let spec =
+        PlanSpec { objective, confidence: args.confidence, first_batch: 8, max_replications: args.max_replications };
+    Ok(Planning { base, sc0, axis, spec })
+}
+
+/// Checks --confidence and --max-replications.
+pub(super) fn check_levels(args: &PlanArgs) -> Result<()> {
     if !(0.5..1.0).contains(&args.confidence) {
         bail!("--confidence {}: expected a level in [0.5, 1), e.g. 0.95", args.confidence);
     }
     if !(2..=100_000).contains(&args.max_replications) {
         bail!("--max-replications {}: expected 2 to 100000", args.max_replications);
     }
-    let spec =
-        PlanSpec { objective, confidence: args.confidence, first_batch: 8, max_replications: args.max_replications };
-    Ok(Planning { base, sc0, axis, spec })
+    Ok(())
 }
 
 /// 1 (integers) or 1 % of the range (floats); a tenth of the range for a frontier.
-fn default_step(r: &Range, frontier: bool) -> AxisValue {
+pub(super) fn default_step(r: &Range, frontier: bool) -> AxisValue {
     let width = r.to.as_f64() - r.from.as_f64();
     let parts = if frontier { 10.0 } else { 100.0 };
     match (r.from, r.to) {
@@ -111,6 +136,12 @@ fn default_step(r: &Range, frontier: bool) -> AxisValue {
 }
 
 pub fn plan(args: PlanArgs) -> Result<ExitCode> {
+    if args.vary.len() > 1 || args.minimize.is_some() || args.pareto.is_some() {
+        return super::plan_mix::plan_mix(&args);
+    }
+    if args.slo.len() > 1 {
+        bail!("--slo given {} times: several objectives need --minimize METRIC (e.g. cost_total)", args.slo.len());
+    }
     let p = planning(&args)?;
     if let Some(f) = &args.frontier {
         return run_frontier(&args, p, f);

@@ -9,9 +9,9 @@ use super::heap::Heap;
 /// little left to do unless many entries share a slot; then it falls back
 /// to a comparison sort.
 pub(super) fn sort_into<E: Clone>(from: &mut Vec<Entry<E>>, run: &mut Vec<Entry<E>>, counts: &mut Vec<u32>) {
-    run.clear();
     let m = from.len();
     if m <= 16 {
+        run.clear();
         run.append(from);
         insertion_sort(run);
         return;
@@ -29,6 +29,7 @@ pub(super) fn sort_into<E: Clone>(from: &mut Vec<Entry<E>>, run: &mut Vec<Entry<
         crowded = crowded.max(*c);
     }
     if crowded > 32 {
+        run.clear();
         run.append(from);
         run.sort_unstable_by_key(|e| e.key);
         return;
@@ -36,7 +37,13 @@ pub(super) fn sort_into<E: Clone>(from: &mut Vec<Entry<E>>, run: &mut Vec<Entry<
     for i in 1..counts.len() {
         counts[i] += counts[i - 1];
     }
-    run.extend(std::iter::repeat_n(from[0].clone(), m));
+    // Every slot of `run[..m]` is written below: stale entries left by the
+    // previous bucket need no clearing, only room.
+    if run.len() < m {
+        run.resize(m, from[0].clone());
+    } else {
+        run.truncate(m);
+    }
     for e in from.drain(..) {
         let c = &mut counts[((e.time() - lo) >> shift) as usize];
         run[*c as usize] = e;
@@ -47,11 +54,17 @@ pub(super) fn sort_into<E: Clone>(from: &mut Vec<Entry<E>>, run: &mut Vec<Entry<
 
 fn insertion_sort<E: Clone>(v: &mut [Entry<E>]) {
     for i in 1..v.len() {
+        // After the counting sort most entries are already in place.
+        if v[i - 1].key <= v[i].key {
+            continue;
+        }
+        let e = v[i].clone();
         let mut j = i;
-        while j > 0 && v[j - 1].key > v[j].key {
-            v.swap(j - 1, j);
+        while j > 0 && v[j - 1].key > e.key {
+            v[j] = v[j - 1].clone();
             j -= 1;
         }
+        v[j] = e;
     }
 }
 
@@ -93,13 +106,19 @@ impl<E: Clone> Bottom<E> {
     }
 
     /// Removes the entry [`Bottom::peek`] found, returning its event.
-    #[inline]
+    #[inline(always)]
     pub(super) fn take(&mut self, from_run: bool) -> E {
         if from_run {
             self.pos += 1;
             self.run[self.pos - 1].event.clone()
         } else {
-            self.heap.pop().expect("peeked").event
+            self.take_from_heap()
         }
+    }
+
+    /// [`Bottom::take`] from the side heap: the less common case, out of line.
+    #[inline(never)]
+    fn take_from_heap(&mut self) -> E {
+        self.heap.pop().expect("peeked").event
     }
 }

@@ -42,31 +42,39 @@ struct Bucket {
 const EMPTY: Bucket = Bucket { head: NIL, tail: NIL, len: 0 };
 
 impl<E: Clone> Chunks<E> {
-    #[inline]
+    #[inline(always)]
     fn push(&mut self, b: &mut Bucket, e: Entry<E>) {
         let fill = b.len as usize % CHUNK;
         if fill == 0 {
-            let c = if self.free != NIL {
-                let c = self.free;
-                self.free = self.next[c as usize];
-                self.entries[c as usize * CHUNK] = e;
-                c
-            } else {
-                let c = u32::try_from(self.next.len()).ok().filter(|&c| c != NIL).expect("fewer than 2³² chunks");
-                self.entries.extend(std::iter::repeat_n(e, CHUNK));
-                self.next.push(NIL);
-                c
-            };
-            self.next[c as usize] = NIL;
-            if b.len == 0 {
-                b.head = c;
-            } else {
-                self.next[b.tail as usize] = c;
-            }
-            b.tail = c;
+            self.push_new_chunk(b, e);
         } else {
             self.entries[b.tail as usize * CHUNK + fill] = e;
+            b.len += 1;
         }
+    }
+
+    /// [`Chunks::push`] when the bucket's last chunk is full (or it has
+    /// none): one push in `CHUNK`, kept out of the inlined path.
+    #[inline(never)]
+    fn push_new_chunk(&mut self, b: &mut Bucket, e: Entry<E>) {
+        let c = if self.free != NIL {
+            let c = self.free;
+            self.free = self.next[c as usize];
+            self.entries[c as usize * CHUNK] = e;
+            c
+        } else {
+            let c = u32::try_from(self.next.len()).ok().filter(|&c| c != NIL).expect("fewer than 2³² chunks");
+            self.entries.extend(std::iter::repeat_n(e, CHUNK));
+            self.next.push(NIL);
+            c
+        };
+        self.next[c as usize] = NIL;
+        if b.len == 0 {
+            b.head = c;
+        } else {
+            self.next[b.tail as usize] = c;
+        }
+        b.tail = c;
         b.len += 1;
     }
 
@@ -100,6 +108,9 @@ struct Rung {
     shift: u32,
     n: usize,
     cur: usize,
+    /// `start + cur × 2^shift`, kept up to date with `cur` (a push
+    /// compares with it).
+    low: u128,
     /// At least `n` buckets; all empty while the rung is inactive.
     buckets: Vec<Bucket>,
 }
@@ -109,7 +120,14 @@ impl Rung {
     /// rung (or above); earlier ones go below.
     #[inline]
     fn lower(&self) -> u128 {
-        self.start as u128 + ((self.cur as u128) << self.shift)
+        self.low
+    }
+
+    /// Makes bucket `cur` the first unspent one.
+    #[inline]
+    fn set_cur(&mut self, cur: usize) {
+        self.cur = cur;
+        self.low = self.start as u128 + ((cur as u128) << self.shift);
     }
 
     #[inline]
@@ -210,7 +228,7 @@ impl<E: Clone> EventQueue<E> {
     }
 
     /// Schedules `event` at `time`, after every event already scheduled there.
-    #[inline]
+    #[inline(always)]
     pub fn push(&mut self, time: Tick, event: E) {
         let key = self.key(time);
         self.len += 1;
@@ -262,7 +280,7 @@ impl<E: Clone> EventQueue<E> {
     /// Removes and returns the next event if its key is below `limit`; one
     /// look at the candidates (the stream slot, the sorted run, the side
     /// heap) serves both the test and the removal.
-    #[inline]
+    #[inline(always)]
     fn pop_below(&mut self, limit: u128) -> Option<(Tick, E)> {
         if self.bottom.is_empty() {
             self.refill();
@@ -286,6 +304,7 @@ impl<E: Clone> EventQueue<E> {
     /// crowded buckets over finer rungs and spreading the top over a new
     /// rung when the rungs are spent.
     #[cold]
+    #[inline(never)]
     fn refill(&mut self) {
         while self.bottom.is_empty() {
             if self.active == 0 {
@@ -312,7 +331,7 @@ impl<E: Clone> EventQueue<E> {
                 continue;
             }
             let b = r.cur;
-            r.cur += 1;
+            r.set_cur(b + 1);
             // A finer rung must cover the rest of this bucket's range:
             // later pushes into that range land there.
             let end = (r.start as u128 + (((b + 1) as u128) << r.shift)).min(u64::MAX as u128 + 1);
@@ -342,7 +361,7 @@ impl<E: Clone> EventQueue<E> {
         let shift = width.trailing_zeros();
         let n = span.div_ceil(width) as usize;
         if self.rungs.len() <= level {
-            self.rungs.push(Rung { start: 0, shift: 0, n: 0, cur: 0, buckets: Vec::new() });
+            self.rungs.push(Rung { start: 0, shift: 0, n: 0, cur: 0, low: 0, buckets: Vec::new() });
         }
         let r = &mut self.rungs[level];
         if r.buckets.len() < n {
@@ -351,7 +370,7 @@ impl<E: Clone> EventQueue<E> {
         r.start = lo;
         r.shift = shift;
         r.n = n;
-        r.cur = 0;
+        r.set_cur(0);
         for e in from.drain(..) {
             let b = r.bucket(e.time());
             self.chunks.push(&mut r.buckets[b], e);

@@ -17,7 +17,7 @@ use super::durations::DurationStats;
 use super::FitError;
 use crate::arrivals::trace::{is_blank, reader, TraceSpec};
 use crate::input::{open_regular, RowLimit, RowTooLong};
-use crate::observe::REASONS;
+use crate::observe::{FailReason, REASONS};
 use crate::time::Tick;
 
 /// Most distinct classes a log may have.
@@ -41,7 +41,8 @@ fn fate_of(name: &str) -> Option<Fate> {
     if SERVED.iter().any(|s| s.eq_ignore_ascii_case(name)) {
         return Some(Fate::Served);
     }
-    if UNSERVED.iter().any(|s| s.eq_ignore_ascii_case(name)) || REASONS.iter().any(|r| r.name() == name) {
+    let failed = REASONS.iter().chain([&FailReason::DrainTimeout]).any(|r| r.name() == name);
+    if UNSERVED.iter().any(|s| s.eq_ignore_ascii_case(name)) || failed {
         return Some(Fate::Unserved);
     }
     None
@@ -51,7 +52,7 @@ fn fate_of(name: &str) -> Option<Fate> {
 pub fn known_outcomes() -> Vec<&'static str> {
     let mut v = vec!["served", "served_primary", "served_fallback"];
     v.extend(REASONS.iter().map(|r| r.name()));
-    v.extend(["abandoned", "waiting"]);
+    v.extend([FailReason::DrainTimeout.name(), "abandoned", "waiting"]);
     v
 }
 

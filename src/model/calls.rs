@@ -103,7 +103,7 @@ pub fn pick_class(cum_share: &[f64], u: f64) -> u16 {
 /// the run (warm-up included), in order. Times passed are reported times in
 /// seconds (negative during the warm-up).
 pub fn for_each_call(sc: &Scenario, run: u64, mut f: impl FnMut(f64, &Call)) -> Result<u64, TraceError> {
-    let arrivals = sc.arrivals.shifted(sc.warmup);
+    let arrivals = sc.arrivals_for(run).shifted(sc.warmup);
     let mut src = CallSource::new(sc, &arrivals, run);
     let end = sc.warmup.saturating_add(sc.duration);
     let mut n = 0;

@@ -23,6 +23,7 @@ pub mod primary;
 pub mod record;
 mod scaling;
 mod waiting;
+mod warm_pool;
 
 use rand::Rng;
 
@@ -101,6 +102,8 @@ pub enum Ev {
     NodeReady,
     /// A scan of the node autoscaler.
     NodeScan,
+    /// An instance launched into the warm pool is ready there.
+    WarmPoolRefilled,
 }
 
 /// Options of one run that are not part of the scenario.
@@ -144,7 +147,7 @@ struct Sim<'s> {
     /// Start of the current spell in which arriving calls find the primary full.
     saturated_since: Option<Tick>,
     saturation: Vec<(Tick, Tick)>,
-    warm_pool_left: u32,
+    warm_pool: warm_pool::WarmPool,
     fallback_cold_starts: u64,
     failure_log: Option<Vec<CallFailure>>,
     failures_dropped: u64,
@@ -177,6 +180,7 @@ impl<'s> Sim<'s> {
         t.0.checked_sub(self.warm.0).map(Tick)
     }
 
+    #[inline]
     fn schedule_next_arrival(&mut self, q: &mut EventQueue<Ev>) {
         self.next = None;
         if let Some(a) = self.calls.next_arrival() {
@@ -244,9 +248,7 @@ impl<'s> Sim<'s> {
                     self.saturation.push((since, now));
                 }
             }
-            self.start_primary(w, now, now, duration, class, q);
-            let end = Some(now.saturating_add(duration));
-            self.record(self.calls_seen - 1, now, class, duration, CallOutcome::ServedPrimary, end);
+            self.start_primary(w, now, now, duration, class, self.calls_seen - 1, q);
             if let Some(t) = rep {
                 self.obs.served(t, class, Tick::ZERO, false);
                 let l = self.levels();
@@ -338,10 +340,7 @@ impl<'s> Sim<'s> {
         while self.primary.has_free_slot() {
             let Some(w) = self.waiting.pop() else { return };
             let worker = self.primary.try_admit().expect("a free slot");
-            self.start_primary(worker, now, w.arrival, w.duration, w.class, q);
-            if let Some(r) = self.record.as_mut() {
-                r(CallRecord::waited(&w, CallOutcome::ServedPrimary, Some(now.saturating_add(w.duration))));
-            }
+            self.start_primary(worker, now, w.arrival, w.duration, w.class, w.seq, q);
             if let Some(t) = self.reported(w.arrival) {
                 self.obs.served(t, w.class, Tick(now.0 - w.arrival.0), false);
             }
@@ -358,12 +357,7 @@ impl<'s> Sim<'s> {
         let mut ready: Option<(Tick, Tick)> = None;
         if to > cur {
             for (worker, generation) in self.primary.launch(to - cur) {
-                let delay = if self.warm_pool_left > 0 {
-                    self.warm_pool_left -= 1;
-                    self.sc.primary.autoscaler.warm_pool_delay
-                } else {
-                    self.sc.primary.autoscaler.provision_delay.sample(&mut self.rng.provisioning)
-                };
+                let delay = self.launch_delay(now, q);
                 if let Some(nodes) = self.nodes.as_mut() {
                     nodes.pending.push_back(Pending { worker, generation, delay });
                     continue;
@@ -380,7 +374,7 @@ impl<'s> Sim<'s> {
                     q.push(now.saturating_add(grace), Ev::DrainDeadline { worker, generation });
                 }
             }
-            self.warm_pool_left = (self.warm_pool_left + drained).min(self.sc.primary.autoscaler.warm_pool);
+            self.warm_pool.scaled_in(drained, self.sc.primary.autoscaler.reuse_on_scale_in);
         }
         if self.nodes.is_some() {
             ready = self.place_pending(now, q);
@@ -410,7 +404,11 @@ impl Handler for Sim<'_> {
         match ev {
             Ev::Arrival => self.on_arrival(now, q),
             Ev::PrimaryEnd { worker, generation } => {
-                if self.primary.release(worker, generation, now) {
+                let freed = self.primary.release(worker, generation, now);
+                if self.record.is_some() {
+                    self.record_ended();
+                }
+                if freed {
                     if self.waiting.live > 0 {
                         self.pull_waiting(now, q);
                     }
@@ -424,7 +422,7 @@ impl Handler for Sim<'_> {
                     fb.release(now, provisioned);
                 }
             }
-            Ev::DrainDeadline { worker, generation } => self.on_drain_deadline(worker, generation),
+            Ev::DrainDeadline { worker, generation } => self.on_drain_deadline(now, worker, generation),
             Ev::FallbackStartFailed { slot } => {
                 if let Some(fb) = self.fallback.as_mut() {
                     fb.end_failed_start();
@@ -469,6 +467,7 @@ impl Handler for Sim<'_> {
             Ev::Action { idx } => self.on_action(now, idx, q),
             Ev::NodeReady => self.on_node_ready(now, q),
             Ev::NodeScan => self.on_node_scan(now, q),
+            Ev::WarmPoolRefilled => self.warm_pool.refilled(),
         }
         if q.len() > self.peak_pending_events {
             self.peak_pending_events = q.len();
@@ -480,13 +479,13 @@ impl Handler for Sim<'_> {
 /// scenario seed and `run`). `experiment::simulate` collects the outcome
 /// into a `RunResult`.
 pub fn run(sc: &Scenario, run: u64, opts: RunOptions) -> Outcome {
-    run_with(sc, &sc.arrivals.shifted(sc.warmup), run, opts, None)
+    run_with(sc, &sc.arrivals_for(run).shifted(sc.warmup), run, opts, None)
 }
 
 /// [`run`], handing a [`CallRecord`] of every call that arrives (warm-up
 /// included) to `record`; calls still waiting at the end come last.
 pub fn run_recording(sc: &Scenario, run: u64, opts: RunOptions, record: Recorder<'_>) -> Outcome {
-    run_with(sc, &sc.arrivals.shifted(sc.warmup), run, opts, Some(record))
+    run_with(sc, &sc.arrivals_for(run).shifted(sc.warmup), run, opts, Some(record))
 }
 
 fn run_with<'s>(
@@ -519,8 +518,9 @@ fn run_with<'s>(
             sc.primary.workers,
             sc.primary.calls_per_worker,
             sc.primary.scale_down_victim,
-            sc.primary.drain_grace.is_some() && !matches!(a.policy, crate::scenario::PolicyKind::None),
-        ),
+            sc.primary.drain_can_cut(),
+        )
+        .with_protected(a.protect_from_scale_in),
         scaler: Scaler::new(a),
         fallback: sc.fallback.as_ref().map(|f| Fallback::new(f, warm)),
         nodes: sc.primary.nodes.as_ref().map(|n| Nodes::new(n, warm)),
@@ -535,7 +535,7 @@ fn run_with<'s>(
         scale_log: Vec::new(),
         saturated_since: None,
         saturation: Vec::new(),
-        warm_pool_left: a.warm_pool,
+        warm_pool: warm_pool::WarmPool::new(a.warm_pool),
         fallback_cold_starts: 0,
         failure_log: opts.failure_log.then(Vec::new),
         failures_dropped: 0,
@@ -555,7 +555,7 @@ fn run_with<'s>(
             let k = calls::pick_class(&cum, rng.random()) as usize;
             let d = sc.classes[k].duration.sample(&mut rng);
             let worker = sim.primary.try_admit().expect("validated: initial calls fit the initial slots");
-            sim.start_primary(worker, Tick::ZERO, Tick::ZERO, d, INITIAL, &mut q);
+            sim.start_primary(worker, Tick::ZERO, Tick::ZERO, d, INITIAL, u64::MAX, &mut q);
         }
     }
     sim.schedule_next_arrival(&mut q);
@@ -573,6 +573,9 @@ fn run_with<'s>(
     // abandoned + waiting at the end).
     for (arrival, class) in std::mem::take(&mut sim.failing_starts).into_iter().flatten() {
         sim.fail_arrived(arrival, class, FailReason::FallbackStartFailed);
+    }
+    if sim.record.is_some() {
+        sim.record_in_service();
     }
     if let Some(r) = sim.record.as_mut() {
         for w in sim.waiting.iter_live() {

@@ -13,11 +13,14 @@
 //! workers: the most recently ready (`newest`, as a Kubernetes ReplicaSet
 //! does) or the least loaded. A removed worker drains: it takes no calls and
 //! finishes those it has, until its grace ends ([`Primary::cut_off`]).
-//! When calls can be cut off, each worker also lists its calls' (end,
-//! arrival, class), so that the cut-off calls can be counted.
+//! When calls can be cut off, each worker also lists its calls
+//! ([`Tracked`]), so that the cut-off calls can be counted, and a recording
+//! run hands over a call's record only when it ends or is cut off.
 
+use super::record::{CallOutcome, CallRecord};
 use super::{Ev, Sim, INITIAL};
 use crate::engine::EventQueue;
+use crate::observe::FailReason;
 use crate::scenario::Victim;
 use crate::time::Tick;
 
@@ -30,6 +33,17 @@ enum WState {
 }
 
 const NOT_FREE: u32 = u32::MAX;
+
+/// A call in service, as listed per worker when calls can be cut off.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct Tracked {
+    pub end: Tick,
+    pub arrival: Tick,
+    /// The call's index in arrival order (for its record).
+    pub seq: u64,
+    pub duration: Tick,
+    pub class: u16,
+}
 
 #[derive(Clone, Debug)]
 pub struct Primary {
@@ -46,9 +60,13 @@ pub struct Primary {
     /// Order in which workers became ready (larger: more recent).
     ready_seq: Vec<u64>,
     next_seq: u64,
-    /// Per worker, its calls as (end, arrival, class), when `tracking`.
-    calls: Vec<Vec<(Tick, Tick, u16)>>,
+    /// Per worker, its calls, when `tracking`.
+    calls: Vec<Vec<Tracked>>,
     tracking: bool,
+    /// The listed call the last [`Primary::release`] ended.
+    ended: Option<Tracked>,
+    /// Workers `0..protected` (initial ones) are never scale-down victims.
+    protected: u32,
     pub ready: u32,
     pub draining: u32,
     /// Calls in service on the primary (on ready and draining workers).
@@ -65,6 +83,8 @@ impl Primary {
             next_seq: 0,
             calls: Vec::new(),
             tracking,
+            ended: None,
+            protected: 0,
             cpw: calls_per_worker,
             load: Vec::new(),
             state: Vec::new(),
@@ -82,6 +102,13 @@ impl Primary {
             p.make_ready(id, g);
         }
         p
+    }
+
+    /// Protects the first `n` initial workers from scale-down (scale-in
+    /// protection): a scale-down never removes them.
+    pub fn with_protected(mut self, n: u32) -> Primary {
+        self.protected = n;
+        self
     }
 
     pub fn calls_per_worker(&self) -> u32 {
@@ -142,8 +169,18 @@ impl Primary {
     }
 
     /// Lists a call admitted on `w` (only when tracking).
-    pub fn note(&mut self, w: u32, end: Tick, arrival: Tick, class: u16) {
-        self.calls[w as usize].push((end, arrival, class));
+    pub fn note(&mut self, w: u32, call: Tracked) {
+        self.calls[w as usize].push(call);
+    }
+
+    /// The listed call the last release ended, if any (taken once).
+    pub fn take_ended(&mut self) -> Option<Tracked> {
+        self.ended.take()
+    }
+
+    /// The listed calls still in service.
+    pub fn in_service(&self) -> impl Iterator<Item = &Tracked> {
+        self.calls.iter().flatten()
     }
 
     /// Takes a slot on a ready worker; returns the worker.
@@ -171,8 +208,8 @@ impl Primary {
         }
         if self.tracking {
             let list = &mut self.calls[i];
-            let k = list.iter().position(|c| c.0 == now).expect("a listed call ends");
-            list.swap_remove(k);
+            let k = list.iter().position(|c| c.end == now).expect("a listed call ends");
+            self.ended = Some(list.swap_remove(k));
         }
         self.load[i] -= 1;
         self.busy -= 1;
@@ -264,7 +301,7 @@ impl Primary {
             return (cancelled, 0);
         }
         let mut ready: Vec<u32> =
-            (0..self.state.len() as u32).filter(|&w| self.state[w as usize] == WState::Ready).collect();
+            (self.protected..self.state.len() as u32).filter(|&w| self.state[w as usize] == WState::Ready).collect();
         match self.victim {
             Victim::Newest => ready.sort_by_key(|&w| std::cmp::Reverse(self.ready_seq[w as usize])),
             Victim::LeastLoaded => ready.sort_by_key(|&w| (self.load[w as usize], w)),
@@ -294,16 +331,16 @@ impl Primary {
 
     /// The drain grace of worker `w` (drained at `generation`) ended: its
     /// calls still running are cut off and it goes. Passes each cut-off
-    /// call's (arrival, class) to `f` when tracking; returns how many were
-    /// cut off (0 if the worker had already gone).
-    pub fn cut_off(&mut self, w: u32, generation: u32, mut f: impl FnMut(Tick, u16)) -> u32 {
+    /// call to `f` when tracking; returns how many were cut off (0 if the
+    /// worker had already gone).
+    pub fn cut_off(&mut self, w: u32, generation: u32, mut f: impl FnMut(Tracked)) -> u32 {
         let i = w as usize;
         if self.state[i] != WState::Draining || self.generation[i] != generation {
             return 0;
         }
         let n = self.load[i];
-        for (_, arrival, class) in self.calls[i].drain(..) {
-            f(arrival, class);
+        for call in self.calls[i].drain(..) {
+            f(call);
         }
         self.busy -= n as u64;
         self.load[i] = 0;
@@ -320,8 +357,11 @@ impl Primary {
 
 /// Starting and cutting off calls on workers, in the simulation.
 impl Sim<'_> {
-    /// Schedules the end of a call admitted on `worker` at `now`.
+    /// Schedules the end of call `seq`, admitted on `worker` at `now`, and
+    /// hands over its record: at once, or (when calls can be cut off) when
+    /// it ends, is cut off or the run ends.
     #[inline]
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn start_primary(
         &mut self,
         worker: u32,
@@ -329,26 +369,60 @@ impl Sim<'_> {
         arrival: Tick,
         duration: Tick,
         class: u16,
+        seq: u64,
         q: &mut EventQueue<Ev>,
     ) {
         let end = now.saturating_add(duration);
         q.push(end, Ev::PrimaryEnd { worker, generation: self.primary.generation(worker) });
         if self.primary.tracking() {
-            self.primary.note(worker, end, arrival, class);
+            self.primary.note(worker, Tracked { end, arrival, seq, duration, class });
+            return;
+        }
+        if let (Some(r), true) = (self.record.as_mut(), class != INITIAL) {
+            r(CallRecord { seq, arrival, class, duration, outcome: CallOutcome::ServedPrimary, end: Some(end) });
         }
     }
 
-    /// The drain grace of `worker` ended: its calls still running fail.
-    pub(super) fn on_drain_deadline(&mut self, worker: u32, generation: u32) {
-        let (warm, eligible, obs) = (self.warm, &self.eligible, &mut self.obs);
-        self.primary.cut_off(worker, generation, |arrival, class| {
+    /// Hands over the record of a listed call, unless it was in service at
+    /// the start (never an arrival).
+    fn record_tracked(&mut self, c: Tracked, outcome: CallOutcome, end: Tick) {
+        if let (Some(r), true) = (self.record.as_mut(), c.class != INITIAL) {
+            let Tracked { seq, arrival, class, duration, .. } = c;
+            r(CallRecord { seq, arrival, class, duration, outcome, end: Some(end) });
+        }
+    }
+
+    /// After a release: the record of the listed call it ended.
+    pub(super) fn record_ended(&mut self) {
+        if let Some(c) = self.primary.take_ended() {
+            self.record_tracked(c, CallOutcome::ServedPrimary, c.end);
+        }
+    }
+
+    /// At the end of a recording run: the records of the listed calls still
+    /// in service.
+    pub(super) fn record_in_service(&mut self) {
+        let calls: Vec<Tracked> = self.primary.in_service().copied().collect();
+        for c in calls {
+            self.record_tracked(c, CallOutcome::ServedPrimary, c.end);
+        }
+    }
+
+    /// The drain grace of `worker` ended at `now`: its calls still running
+    /// fail as `drain_timeout`, ending now.
+    pub(super) fn on_drain_deadline(&mut self, now: Tick, worker: u32, generation: u32) {
+        let mut cut = Vec::new();
+        self.primary.cut_off(worker, generation, |c| cut.push(c));
+        for c in cut {
             // Calls in service at the start (class INITIAL) were never counted.
-            if class != INITIAL {
-                if let Some(t) = arrival.0.checked_sub(warm.0) {
-                    obs.cut_off(Tick(t), class, eligible[class as usize]);
-                }
+            if c.class == INITIAL {
+                continue;
             }
-        });
+            self.record_tracked(c, CallOutcome::Failed(FailReason::DrainTimeout), now);
+            if let Some(t) = self.reported(c.arrival) {
+                self.obs.cut_off(t, c.class, self.eligible[c.class as usize]);
+            }
+        }
     }
 }
 
@@ -417,18 +491,26 @@ mod tests {
     fn cut_off_ends_the_calls_of_a_draining_worker() {
         let mut p = Primary::new(1, 2, Victim::Newest, true);
         let w = p.try_admit().unwrap();
-        p.note(w, Tick(100), Tick(1), 3);
+        let call = |end, arrival, class| Tracked {
+            end: Tick(end),
+            arrival: Tick(arrival),
+            seq: 0,
+            duration: Tick(end),
+            class,
+        };
+        p.note(w, call(100, 1, 3));
         p.try_admit().unwrap();
-        p.note(w, Tick(50), Tick(2), 4);
+        p.note(w, call(50, 2, 4));
         let g = p.generation(w);
         let mut busy = vec![];
         p.scale_down(1, &mut busy);
         assert!(!p.release(w, g, Tick(50)) && p.busy == 1);
+        assert_eq!(p.take_ended().map(|c| c.class), Some(4));
         let mut cut = vec![];
-        assert_eq!(p.cut_off(w, g, |a, c| cut.push((a, c))), 1);
+        assert_eq!(p.cut_off(w, g, |c| cut.push((c.arrival, c.class))), 1);
         assert_eq!((cut, p.busy, p.draining, p.billed()), (vec![(Tick(1), 3)], 0, 0, 0));
         // The cut-off call's end is stale now; so is a second deadline.
         assert!(!p.release(w, g, Tick(100)));
-        assert_eq!(p.cut_off(w, g, |_, _| ()), 0);
+        assert_eq!(p.cut_off(w, g, |_| ()), 0);
     }
 }

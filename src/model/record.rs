@@ -4,7 +4,8 @@
 //! and its results are unchanged.
 //!
 //! A record is handed over when the call's fate is settled (at once for a
-//! call served or turned away on arrival, later for a call that waits), so
+//! call served or turned away on arrival, later for a call that waits, and
+//! at its end for a primary call a drain could cut off), so
 //! records come out of arrival order; `seq` (the call's index in arrival
 //! order, warm-up included) lets a writer put them back in order.
 
@@ -16,7 +17,8 @@ use crate::time::Tick;
 pub enum CallOutcome {
     ServedPrimary,
     ServedFallback,
-    /// Turned away at once.
+    /// Turned away at once, or (`drain_timeout`) started on the primary and
+    /// cut off when its worker's drain grace ended.
     Failed(FailReason),
     /// Gave up while waiting.
     Abandoned,
@@ -47,7 +49,8 @@ pub struct CallRecord {
     /// The service time the call asked for (drawn or from the trace).
     pub duration: Tick,
     pub outcome: CallOutcome,
-    /// When service ended (after any wait and fallback start), for served calls.
+    /// When service ended (after any wait and fallback start), for served
+    /// calls; the cut-off, for a call cut off by a drain.
     pub end: Option<Tick>,
 }
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::experiment::{Aggregate, Stat};
-use crate::observe::REASONS;
+use crate::observe::{FailReason, REASONS};
 use crate::scenario::Scenario;
 use crate::time::{format_clock, format_day_clock};
 
@@ -72,11 +72,18 @@ fn totals(agg: &Aggregate, prefix: &str) -> Totals {
             .iter()
             .map(|r| (r.name(), m(&format!("failed_{}", r.name()))))
             .chain([("abandoned", m("abandoned"))])
+            .chain(drain_timeout(agg, prefix))
             .collect(),
         abandoned: m("abandoned"),
         failed_fallback_eligible: m("failed_fallback_eligible"),
         failure_rate: m("failure_rate"),
     }
+}
+
+/// The `drain_timeout` entry, where a drain can cut calls off.
+fn drain_timeout(agg: &Aggregate, prefix: &str) -> Option<(&'static str, f64)> {
+    let name = FailReason::DrainTimeout.name();
+    agg.metric(&format!("{prefix}failed_{name}")).map(|s| (name, s.mean))
 }
 
 pub fn summary<'a>(sc: &'a Scenario, agg: &'a Aggregate) -> Summary<'a> {

@@ -8,6 +8,7 @@ pub mod curves;
 pub mod html;
 pub mod json;
 pub mod markdown;
+pub mod mix;
 pub mod output;
 pub mod plan;
 pub mod plot;

@@ -15,7 +15,7 @@ fn cell(s: &Stat) -> String {
 }
 
 /// The metrics of the summary table, in order (also the HTML report's).
-pub const MAIN: [&str; 17] = [
+pub const MAIN: [&str; 18] = [
     "arrived",
     "served_primary",
     "served_fallback",
@@ -24,6 +24,7 @@ pub const MAIN: [&str; 17] = [
     "failed_fallback_start_failed",
     "failed_fallback_throttled",
     "failed_queue_full",
+    "failed_drain_timeout",
     "abandoned",
     "failed_fallback_eligible",
     "failure_rate",

@@ -16,7 +16,7 @@
 //! column; without them the file has none of these columns.
 
 use crate::experiment::Aggregate;
-use crate::observe::{Counts, REASONS};
+use crate::observe::{Counts, FailReason, REASONS};
 use crate::report::num;
 use crate::result::{is_service_level_count, push_service_levels};
 use crate::scenario::Scenario;
@@ -33,10 +33,12 @@ pub struct BinMean {
     pub arrived: f64,
     pub served_primary: f64,
     pub served_fallback: f64,
-    /// Turned away or abandoned.
+    /// Turned away, abandoned or cut off by a drain.
     pub failed: f64,
     /// Turned away, indexed by [`crate::observe::FailReason`] as `usize`.
     pub failed_by: [f64; 4],
+    /// Cut off by a drain (a column only where a drain can cut calls off).
+    pub drain_timeout: f64,
     pub abandoned: f64,
     pub failed_fallback_eligible: f64,
     pub busy_primary: f64,
@@ -95,6 +97,7 @@ pub fn bin_means(sc: &Scenario, agg: &Aggregate) -> Vec<BinMean> {
                 served_fallback: mean(c.served_fallback),
                 failed: mean(c.failed()),
                 failed_by: c.failed_by.map(mean),
+                drain_timeout: mean(c.drain_timeout),
                 abandoned: mean(c.abandoned),
                 failed_fallback_eligible: mean(c.failed_fallback_eligible),
                 busy_primary: avg(a.busy_primary),
@@ -113,14 +116,18 @@ pub fn bin_means(sc: &Scenario, agg: &Aggregate) -> Vec<BinMean> {
 /// through 0.1.x so that readers by name keep working; it goes in 0.2.
 pub const DEPRECATED_ARRIVALS: &str = "arrivals";
 
-/// The column names, in order.
-pub fn columns() -> Vec<String> {
+/// The column names, in order; `drain`: with `failed_drain_timeout`
+/// (where a drain can cut calls off).
+pub fn columns(drain: bool) -> Vec<String> {
     let mut c: Vec<String> =
         ["t_start_s", "t_end_s", "clock", "arrived", "served_primary", "served_fallback", "failed"]
             .iter()
             .map(|s| s.to_string())
             .collect();
     c.extend(REASONS.iter().map(|r| format!("failed_{}", r.name())));
+    if drain {
+        c.push(format!("failed_{}", FailReason::DrainTimeout.name()));
+    }
     c.extend(
         [
             "abandoned",
@@ -174,8 +181,9 @@ fn service_levels(sc: &Scenario, agg: &Aggregate) -> (Vec<String>, Vec<Vec<Strin
 /// The bytes of `timeseries.csv`.
 pub fn to_csv(sc: &Scenario, agg: &Aggregate) -> Vec<u8> {
     let mut w = csv::Writer::from_writer(Vec::new());
+    let drain = sc.primary.drain_can_cut();
     let (sl_names, sl_rows) = service_levels(sc, agg);
-    let mut header = columns();
+    let mut header = columns(drain);
     header.splice(header.len() - 1..header.len() - 1, sl_names);
     w.write_record(header).expect("in-memory write");
     let mut sl_rows = sl_rows.into_iter();
@@ -190,6 +198,9 @@ pub fn to_csv(sc: &Scenario, agg: &Aggregate) -> Vec<u8> {
             num(b.failed),
         ];
         row.extend(REASONS.iter().map(|r| num(b.failed_by[*r as usize])));
+        if drain {
+            row.push(num(b.drain_timeout));
+        }
         row.extend([
             num(b.abandoned),
             num(b.failed_fallback_eligible),

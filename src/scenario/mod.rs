@@ -35,7 +35,11 @@ pub struct Scenario {
     pub warmup: Tick,
     /// Reporting window `[from, to)` relative to t = 0, if any.
     pub window: Option<(Tick, Tick)>,
+    /// For a family of surges, the rate at the drawn fields' means.
     pub arrivals: ArrivalSpec,
+    /// A family of surges: Poisson rate fields drawn per replication
+    /// (`None` when every field is a plain number).
+    pub surge: Option<crate::arrivals::family::SurgeFamily>,
     pub classes: Vec<CallClass>,
     pub primary: PrimarySpec,
     pub fallback: Option<FallbackSpec>,
@@ -73,6 +77,16 @@ pub struct PrimarySpec {
     /// How long a removed worker's calls may run on before they are cut off
     /// (`None`: until they finish).
     pub drain_grace: Option<Tick>,
+}
+
+impl PrimarySpec {
+    /// Whether a scale-down can cut calls off: the drain grace is finite
+    /// and something may remove workers (a policy, or KEDA's poll). Only
+    /// then do outputs carry a `failed_drain_timeout` column.
+    pub fn drain_can_cut(&self) -> bool {
+        self.drain_grace.is_some()
+            && (!matches!(self.autoscaler.policy, PolicyKind::None) || self.autoscaler.polling_interval.is_some())
+    }
 }
 
 /// `[primary.nodes]`: nodes with room for `workers_per_node` workers each,
@@ -132,7 +146,15 @@ pub struct AutoscalerSpec {
     /// `(at, min)`: from `at`, the minimum becomes `min`.
     pub schedule: Vec<(Tick, u32)>,
     pub warm_pool: u32,
+    /// Time from the pool to InService (by the pool's instance state).
     pub warm_pool_delay: Tick,
+    /// Time to launch a replacement into the pool after an instance left
+    /// it (`None`: the pool is never refilled).
+    pub warm_pool_refill: Option<Tick>,
+    /// Instances removed by a scale-in return to the pool.
+    pub reuse_on_scale_in: bool,
+    /// The first this many initial workers are never removed by a scale-in.
+    pub protect_from_scale_in: u32,
     /// What the scaler measures, how often, averaged and delayed how.
     pub metric: MetricSpec,
     /// KEDA's activation loop: every `polling_interval` the pool goes
@@ -326,6 +348,11 @@ pub struct CostSpec {
     pub fallback_per_invocation: f64,
     pub fallback_per_second: f64,
     pub node_hour: f64,
+    /// Price of one slot of `fallback.max_concurrency` for an hour of the
+    /// run, used or not (capacity reserved ahead).
+    pub fallback_slot_hour: f64,
+    /// The slots so billed: `fallback.max_concurrency` (0 without a fallback).
+    pub fallback_slots: f64,
 }
 
 /// The image and runtime architectures when both are given and name
@@ -363,5 +390,20 @@ impl Scenario {
     /// Expected arrivals over warm-up and the reported span.
     pub fn expected_calls(&self) -> f64 {
         self.arrivals.expected_count(self.warmup.saturating_add(self.duration))
+    }
+
+    /// The arrival process of replication `run`: the scenario's own, or
+    /// the surge drawn for `run` from its family.
+    pub fn arrivals_for(&self, run: u64) -> std::borrow::Cow<'_, ArrivalSpec> {
+        match &self.surge {
+            None => std::borrow::Cow::Borrowed(&self.arrivals),
+            Some(f) => std::borrow::Cow::Owned(ArrivalSpec::Poisson(f.draw(self.seed, run).0)),
+        }
+    }
+
+    /// The values drawn for replication `run` by the family of surges
+    /// (field path, value); empty without one.
+    pub fn surge_draws(&self, run: u64) -> Vec<(String, f64)> {
+        self.surge.as_ref().map_or_else(Vec::new, |f| f.draw(self.seed, run).1)
     }
 }

@@ -192,26 +192,60 @@ impl<'de> Deserialize<'de> for RawRate {
 #[serde(deny_unknown_fields)]
 pub struct RawRatePoint {
     pub at: RawDur,
-    pub per_s: f64,
+    pub per_s: RawNum,
     #[serde(default)]
-    pub to_per_s: Option<f64>,
+    pub to_per_s: Option<RawNum>,
     #[serde(default)]
     pub over: Option<RawDur>,
 }
 
 /// A surge on top of the base rate: from `at` the rate rises over `ramp` to
 /// `multiplier` × the base rate at `at`, holds for `hold`, and falls back
-/// over `decay`.
+/// over `decay`. Each field may also be a distribution, drawn once per
+/// replication (a family of surges).
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawSpike {
-    pub at: RawDur,
-    pub multiplier: f64,
+    pub at: RawDist,
+    pub multiplier: RawNum,
     #[serde(default)]
-    pub ramp: Option<RawDur>,
-    pub hold: RawDur,
+    pub ramp: Option<RawDist>,
+    pub hold: RawDist,
     #[serde(default)]
-    pub decay: Option<RawDur>,
+    pub decay: Option<RawDist>,
+}
+
+/// A plain number, or a distribution table `{ dist = "...", ... }` drawn
+/// once per replication (its duration-like fields read as plain numbers).
+#[derive(Clone, Debug)]
+pub enum RawNum {
+    Plain(f64),
+    Table(Box<RawDistTable>),
+}
+
+impl<'de> Deserialize<'de> for RawNum {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawNum;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a number, or a table such as { dist = \"lognormal\", median = 2.5, p95 = 4 }")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawNum, E> {
+                Ok(RawNum::Plain(v as f64))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawNum, E> {
+                Ok(RawNum::Plain(v as f64))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<RawNum, E> {
+                Ok(RawNum::Plain(v))
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<RawNum, A::Error> {
+                Deserialize::deserialize(de::value::MapAccessDeserializer::new(map)).map(|t| RawNum::Table(Box::new(t)))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -343,6 +377,14 @@ pub struct RawAutoscaler {
     /// `warm_pool_delay` instead of `provision_delay`.
     pub warm_pool: Option<i64>,
     pub warm_pool_delay: Option<RawDur>,
+    /// `stopped`, `running` or `hibernated`: the pool's instance state.
+    pub warm_pool_state: Option<String>,
+    /// Time to launch a replacement into the pool (`unlimited`: none).
+    pub warm_pool_refill_delay: Option<RawLimit>,
+    /// Instances return to the pool on scale-in.
+    pub reuse_on_scale_in: Option<bool>,
+    /// This many of the initial workers are never scale-in victims.
+    pub protect_from_scale_in: Option<i64>,
     // What the scaler sees, KEDA's activation loop and EC2 warm-up.
     pub metric: Option<String>,
     pub scrape_interval: Option<RawDur>,
@@ -490,6 +532,8 @@ pub struct RawCost {
     pub fallback_per_second: Option<f64>,
     /// Price of one node for an hour (with `[primary.nodes]`).
     pub node_hour: Option<f64>,
+    /// Price of one slot of `fallback.max_concurrency` for an hour.
+    pub fallback_slot_hour: Option<f64>,
 }
 
 // ---------------------------------------------------------------------------

@@ -11,10 +11,15 @@
 //! - `sweep`: sweeps, shards, merge, the planner and the frontier.
 //! - `check`: `surgesim check` and its judge.
 //! - `fit`: `surgesim fit` closed loop from a known scenario, and bad logs.
+//! - `calibrate`: `surgesim calibrate` closed loop (hidden multiplier and
+//!   capacity recovered), unreachable targets, unknown metrics, the
+//!   incident's calibration against its header, `compare --calibration`.
 //! - `html_report`: `surgesim report`, `--report` and the Markdown summaries.
 //! - `incident`: the 07:00 incident replay and its counterfactuals.
 //! - `drain`: scale-down victims and drain grace, failing fallback starts
 //!   that hold a slot, `max_wait = "unlimited"` and patience with max_wait.
+//! - `drain_outputs`: calls cut off by a drain in every output file and in
+//!   `surgesim trace`.
 //! - `digests`: the bundled scenarios' outputs against pinned digests
 //!   (`digests.txt`).
 //! - `inputs`: bounded input, non-regular files, messages that echo nothing
@@ -31,6 +36,10 @@
 //! - `shell`: completions and the man page.
 //! - `k8s_manifest`: the Kubernetes Indexed Job manifest in docs/.
 //! - `scaler`: the scaler against the HPA, KEDA and the metric pipeline.
+//! - `plan_multi`: the multi-knob plan against a known cheapest mix, its
+//!   Pareto frontier, surge families and quantile SLOs over replications.
+//! - `warm_pool`: EC2 Auto Scaling warm pools: delay by pool state, refill,
+//!   reuse on scale-in, scale-in protection, bad input.
 //! - `windows`: the reporting window as clock times, day offsets, durations
 //!   or seconds, and its section of summary.json.
 //! - `service_levels`: service levels, ASA and abandonment against Erlang C
@@ -41,10 +50,12 @@
 
 mod common;
 
+mod calibrate;
 mod check;
 mod cli;
 mod digests;
 mod drain;
+mod drain_outputs;
 mod fit;
 mod hostile;
 mod html_report;
@@ -56,6 +67,7 @@ mod layers;
 mod mechanics;
 mod names;
 mod outputs;
+mod plan_multi;
 mod properties;
 mod scaler;
 mod service_levels;
@@ -63,4 +75,5 @@ mod shell;
 mod sweep;
 mod sweep_hardening;
 mod theory;
+mod warm_pool;
 mod windows;

@@ -1,6 +1,7 @@
 //! Plots: the incident timeline (`timeline.svg` / `timeline.png`), headroom
 //! curves with confidence bands (`headroom.svg` / `headroom.png`) and the
-//! survivable-surge frontier (`frontier.svg` / `frontier.png`), and the
+//! survivable-surge frontier (`frontier.svg` / `frontier.png`), the
+//! cost–metric Pareto frontier (`pareto.svg` / `pareto.png`), and the
 //! observed-against-fitted figure of `surgesim fit` (`fit.svg` / `fit.png`).
 //!
 //! This file holds what every figure shares: the curve types, the bundled
@@ -22,6 +23,7 @@ mod fit;
 mod frontier;
 mod headroom;
 mod legend;
+mod pareto;
 mod time_axis;
 mod timeline;
 
@@ -38,6 +40,7 @@ use plotters::style::{register_font, FontStyle};
 pub use fit::fit_figure;
 pub use frontier::frontier;
 pub use headroom::headroom;
+pub use pareto::pareto;
 pub use timeline::timeline;
 
 /// DejaVu Sans (see `fonts/LICENSE`), registered for every family name.

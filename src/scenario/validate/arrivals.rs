@@ -4,8 +4,10 @@
 
 use super::columns::{Columns, Dialect};
 use super::ctx::{Ctx, R};
+use super::dist::validate_dist;
+use crate::arrivals::family::{schedule_rate, spike_rate, Base, Param, SchedulePoint, SpikeParams, SurgeFamily};
 use crate::arrivals::{ArrivalSpec, Hawkes, Mmpp, RateFn, Segment};
-use crate::scenario::raw::{RawArrivals, RawRate, RawRatePoint, RawSpike};
+use crate::scenario::raw::{RawArrivals, RawDist, RawNum, RawRate, RawRatePoint, RawSpike};
 use crate::time::{parse_duration, Tick, TimeParseError};
 
 const KINDS: &str = "expected \"poisson\", \"trace\", \"mmpp\" or \"hawkes\"";
@@ -28,7 +30,7 @@ pub(super) fn validate_arrivals(
     warmup: Tick,
     classes: &[String],
     warnings: &mut Vec<String>,
-) -> R<ArrivalSpec> {
+) -> R<(ArrivalSpec, Option<SurgeFamily>)> {
     let given = [
         ("rate", a.rate.is_some()),
         ("spike", a.spike.is_some()),
@@ -54,8 +56,8 @@ pub(super) fn validate_arrivals(
             format!("does not apply to kind = {:?}: expected {}", a.kind, ok.join(", ")),
         );
     }
-    match a.kind.as_str() {
-        "poisson" => poisson(cx, a, duration),
+    let spec = match a.kind.as_str() {
+        "poisson" => return poisson(cx, a, duration),
         "trace" => super::trace::trace(cx, a, duration, warmup, classes, warnings),
         "mmpp" => {
             let states = a.states.as_deref().unwrap_or_default();
@@ -87,10 +89,12 @@ pub(super) fn validate_arrivals(
             Ok(ArrivalSpec::Hawkes(Hawkes { base, branching, decay_s: decay.as_secs_f64() }))
         }
         _ => unreachable!("kind checked above"),
-    }
+    };
+    Ok((spec?, None))
 }
 
-fn poisson(cx: &Ctx, a: &RawArrivals, duration: Tick) -> R<ArrivalSpec> {
+fn poisson(cx: &Ctx, a: &RawArrivals, duration: Tick) -> R<(ArrivalSpec, Option<SurgeFamily>)> {
+    let mut drawn_schedule = None;
     let base = match (&a.rate, &a.rate_file) {
         (Some(_), Some(_)) => return cx.err("arrivals.rate_file", "give either `rate` or `rate_file`, not both"),
         (None, None) => {
@@ -98,20 +102,80 @@ fn poisson(cx: &Ctx, a: &RawArrivals, duration: Tick) -> R<ArrivalSpec> {
                 .err("arrivals.rate", "missing: a Poisson process needs a rate (calls/s), a schedule or a rate_file")
         }
         (Some(RawRate::Constant(r)), None) => RateFn::constant(cx.finite("arrivals.rate", *r, 0.0, MAX_RATE)?),
-        (Some(RawRate::Schedule(points)), None) => rate_schedule(cx, points)?,
+        (Some(RawRate::Schedule(points)), None) => {
+            let (rate, family) = rate_schedule(cx, points)?;
+            drawn_schedule = family;
+            rate
+        }
         (None, Some(file)) => rate_file(cx, file, a.interpolate.as_deref())?,
     };
     if a.interpolate.is_some() && a.rate_file.is_none() {
         return cx.err("arrivals.interpolate", "applies only with rate_file");
     }
-    let rate = match &a.spike {
-        None => base,
-        Some(s) => base.add(&spike(cx, s, &base)?),
+    let (rate, spike_params) = match &a.spike {
+        None => (base.clone(), None),
+        Some(s) => {
+            let (extra, params) = spike(cx, s, &base)?;
+            (base.add(&extra), params)
+        }
     };
     if rate.integral(duration) <= 0.0 {
         return cx.err("arrivals.rate", "the rate is zero over the whole run: no call would arrive");
     }
-    Ok(ArrivalSpec::Poisson(rate))
+    // A family only when some field is drawn: plain scenarios draw nothing.
+    let family = match (drawn_schedule, spike_params) {
+        (None, None) => None,
+        (schedule, spike) => {
+            let spike = match (spike, &a.spike) {
+                (Some(p), _) => Some(p),
+                (None, Some(s)) => Some(fixed_spike(s)),
+                (None, None) => None,
+            };
+            Some(SurgeFamily { base: schedule.map_or(Base::Fixed(base), Base::Schedule), spike })
+        }
+    };
+    Ok((ArrivalSpec::Poisson(rate), family))
+}
+
+/// A number or a distribution at `field`, drawn values clipped to [lo, hi].
+fn param(cx: &Ctx, field: &str, v: &RawNum, lo: f64, hi: f64) -> R<Param> {
+    match v {
+        RawNum::Plain(x) => Ok(Param::Fixed(cx.finite(field, *x, lo, hi)?)),
+        RawNum::Table(t) => drawn(cx, field, &RawDist::Table(t.clone()), lo, hi),
+    }
+}
+
+fn drawn(cx: &Ctx, field: &str, d: &RawDist, lo: f64, hi: f64) -> R<Param> {
+    let dist = validate_dist(cx, field, d)?;
+    Ok(Param::Drawn { field: field.to_string(), dist, lo, hi })
+}
+
+/// A duration or a distribution of durations at `field`, in seconds.
+fn dur_param(cx: &Ctx, field: &str, d: Option<&RawDist>) -> R<Param> {
+    const YEAR_S: f64 = 365.0 * 86_400.0;
+    match d {
+        None => Ok(Param::Fixed(0.0)),
+        Some(RawDist::Fixed(t)) => Ok(Param::Fixed(t.0.as_secs_f64())),
+        Some(table) => drawn(cx, field, table, 0.0, YEAR_S),
+    }
+}
+
+/// The spike of a family whose drawn fields are all in the schedule.
+fn fixed_spike(s: &RawSpike) -> SpikeParams {
+    let secs = |d: Option<&RawDist>| match d {
+        Some(RawDist::Fixed(t)) => t.0.as_secs_f64(),
+        _ => 0.0,
+    };
+    SpikeParams {
+        at: Param::Fixed(secs(Some(&s.at))),
+        multiplier: Param::Fixed(match s.multiplier {
+            RawNum::Plain(m) => m,
+            RawNum::Table(_) => 1.0,
+        }),
+        ramp: Param::Fixed(secs(s.ramp.as_ref())),
+        hold: Param::Fixed(secs(Some(&s.hold))),
+        decay: Param::Fixed(secs(s.decay.as_ref())),
+    }
 }
 
 /// Highest arrival rate, in calls/s, anywhere a rate is given.
@@ -187,15 +251,18 @@ fn rate_file(cx: &Ctx, file: &str, interpolate: Option<&str>) -> R<RateFn> {
     Ok(RateFn::from_segments(segs))
 }
 
-fn rate_schedule(cx: &Ctx, points: &[RawRatePoint]) -> R<RateFn> {
+/// The schedule's rate (drawn rates at their means) and, when some rate is
+/// drawn, the schedule of the family.
+fn rate_schedule(cx: &Ctx, points: &[RawRatePoint]) -> R<(RateFn, Option<Vec<SchedulePoint<Param>>>)> {
     if points.is_empty() {
         return cx.err("arrivals.rate", "empty schedule: expected at least one { at = \"0s\", per_s = … }");
     }
-    let mut segs = Vec::new();
+    let mut params: Vec<SchedulePoint<Param>> = Vec::new();
     let mut prev_end = Tick::ZERO;
+    let mut prev_start = None;
     for (i, p) in points.iter().enumerate() {
         let f = |name: &str| format!("arrivals.rate[{i}].{name}");
-        let per_s = cx.finite(&f("per_s"), p.per_s, 0.0, MAX_RATE)?;
+        let per_s = param(cx, &f("per_s"), &p.per_s, 0.0, MAX_RATE)?;
         if i == 0 && p.at.0 != Tick::ZERO {
             return cx.err(f("at"), format!("the first rate point is at {}: it must be at \"0s\"", p.at.0));
         }
@@ -205,61 +272,71 @@ fn rate_schedule(cx: &Ctx, points: &[RawRatePoint]) -> R<RateFn> {
                 format!("{} is before the previous point ends ({prev_end}): points must be in time order", p.at.0),
             );
         }
-        if i > 0 && p.at.0 == prev_end && segs.last().is_some_and(|s: &Segment| s.start == p.at.0) {
+        if i > 0 && p.at.0 == prev_end && prev_start == Some(p.at.0) {
             return cx.err(f("at"), format!("two rate points at {}", p.at.0));
         }
-        match (p.to_per_s, p.over) {
+        let ramp = match (&p.to_per_s, p.over) {
             (None, None) => {
-                segs.push(Segment { start: p.at.0, rate: per_s, slope: 0.0 });
+                prev_start = Some(p.at.0);
                 prev_end = p.at.0;
+                None
             }
             (Some(to), Some(over)) => {
-                let to = cx.finite(&f("to_per_s"), to, 0.0, MAX_RATE)?;
+                let to = param(cx, &f("to_per_s"), to, 0.0, MAX_RATE)?;
                 let over = cx.positive_dur(&f("over"), over)?;
-                let slope = (to - per_s) / over.as_secs_f64();
-                segs.push(Segment { start: p.at.0, rate: per_s, slope });
                 let end = p.at.0.saturating_add(over);
-                segs.push(Segment { start: end, rate: to, slope: 0.0 });
+                prev_start = Some(end);
                 prev_end = end;
+                Some((to, over))
             }
             _ => return cx.err(f("over"), "`to_per_s` and `over` go together: give both for a ramp, or neither"),
-        }
+        };
+        params.push(SchedulePoint { at: p.at.0, per_s, ramp });
     }
-    // A point may start exactly where the previous ramp ends: keep the later.
-    segs.dedup_by(|later, earlier| {
-        if later.start == earlier.start {
-            *earlier = *later;
-            true
-        } else {
-            false
-        }
-    });
-    Ok(RateFn::from_segments(segs))
+    let nominal: Vec<SchedulePoint<f64>> = params
+        .iter()
+        .map(|p| SchedulePoint {
+            at: p.at,
+            per_s: p.per_s.nominal(),
+            ramp: p.ramp.as_ref().map(|(to, over)| (to.nominal(), *over)),
+        })
+        .collect();
+    let any_drawn = params
+        .iter()
+        .any(|p| matches!(p.per_s, Param::Drawn { .. }) || matches!(p.ramp, Some((Param::Drawn { .. }, _))));
+    Ok((schedule_rate(&nominal), any_drawn.then_some(params)))
 }
 
-fn spike(cx: &Ctx, s: &RawSpike, base: &RateFn) -> R<RateFn> {
-    let m = cx.finite("arrivals.spike.multiplier", s.multiplier, 1.0, 1e6)?;
-    let extra = (m - 1.0) * base.at(s.at.0);
-    let ramp = s.ramp.map_or(Tick::ZERO, |d| d.0);
-    let decay = s.decay.map_or(Tick::ZERO, |d| d.0);
-    let mut segs = vec![Segment { start: Tick::ZERO, rate: 0.0, slope: 0.0 }];
-    let mut t = s.at.0;
-    let mut push = |start: Tick, rate: f64, slope: f64| {
-        if segs.last().is_some_and(|l| l.start == start) {
-            segs.pop();
-        }
-        segs.push(Segment { start, rate, slope });
+/// The spike's extra rate (drawn fields at their means) and, when some
+/// field is drawn, the spike of the family.
+fn spike(cx: &Ctx, s: &RawSpike, base: &RateFn) -> R<(RateFn, Option<SpikeParams>)> {
+    let f = |k: &str| format!("arrivals.spike.{k}");
+    let params = SpikeParams {
+        at: dur_param(cx, &f("at"), Some(&s.at))?,
+        multiplier: param(cx, &f("multiplier"), &s.multiplier, 1.0, 1e6)?,
+        ramp: dur_param(cx, &f("ramp"), s.ramp.as_ref())?,
+        hold: dur_param(cx, &f("hold"), Some(&s.hold))?,
+        decay: dur_param(cx, &f("decay"), s.decay.as_ref())?,
     };
-    if ramp > Tick::ZERO {
-        push(t, 0.0, extra / ramp.as_secs_f64());
-        t = t.saturating_add(ramp);
+    let all = [&params.at, &params.multiplier, &params.ramp, &params.hold, &params.decay];
+    if !all.iter().any(|p| matches!(p, Param::Drawn { .. })) {
+        // Plain values: their exact ticks, as written.
+        let t = |d: Option<&RawDist>| match d {
+            Some(RawDist::Fixed(t)) => t.0,
+            _ => Tick::ZERO,
+        };
+        let m = params.multiplier.nominal();
+        let extra = spike_rate(base, t(Some(&s.at)), m, t(s.ramp.as_ref()), t(Some(&s.hold)), t(s.decay.as_ref()));
+        return Ok((extra, None));
     }
-    push(t, extra, 0.0);
-    t = t.saturating_add(s.hold.0);
-    if decay > Tick::ZERO {
-        push(t, extra, -extra / decay.as_secs_f64());
-        t = t.saturating_add(decay);
-    }
-    push(t, 0.0, 0.0);
-    Ok(RateFn::from_segments(segs))
+    let secs = |p: &Param| Tick::from_secs_f64(p.nominal());
+    let extra = spike_rate(
+        base,
+        secs(&params.at),
+        params.multiplier.nominal(),
+        secs(&params.ramp),
+        secs(&params.hold),
+        secs(&params.decay),
+    );
+    Ok((extra, Some(params)))
 }

@@ -197,6 +197,9 @@ fn validate_autoscaler(cx: &Ctx, a: Option<&RawAutoscaler>, workers: i64) -> R<A
         scale_down_stabilization: a.scale_down_stabilization.map_or(Tick::ZERO, |d| d.0),
         schedule,
         warm_pool: a.warm_pool.map(|w| cx.count(&f("warm_pool"), w, 0)).transpose()?.unwrap_or(0),
-        warm_pool_delay: a.warm_pool_delay.map_or(Tick::ZERO, |d| d.0),
+        warm_pool_delay: super::warm_pool::pool_delay(cx, a)?,
+        warm_pool_refill: a.warm_pool_refill_delay.and_then(|l| l.0),
+        reuse_on_scale_in: a.reuse_on_scale_in.unwrap_or(true),
+        protect_from_scale_in: super::warm_pool::protected(cx, a, workers)?,
     })
 }

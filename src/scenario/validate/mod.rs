@@ -18,6 +18,7 @@ mod fallback;
 mod nodes;
 mod report;
 mod trace;
+mod warm_pool;
 mod window;
 
 use std::path::Path;
@@ -76,7 +77,7 @@ pub(crate) fn validate(raw: RawScenario, path: &str, base: &Path) -> R<Scenario>
 
     let classes = classes::validate_classes(&cx, &raw.classes)?;
     let names: Vec<String> = classes.iter().map(|c| c.name.clone()).collect();
-    let arrivals = arrivals::validate_arrivals(&cx, &raw.arrivals, duration, warmup, &names, &mut warnings)?;
+    let (arrivals, surge) = arrivals::validate_arrivals(&cx, &raw.arrivals, duration, warmup, &names, &mut warnings)?;
     let mut primary = autoscaler::validate_primary(&cx, &raw.primary)?;
     primary.nodes = nodes::validate_nodes(&cx, &raw.primary, &primary)?;
     nodes::warn_without_start_delay(&primary, &mut warnings);
@@ -89,7 +90,13 @@ pub(crate) fn validate(raw: RawScenario, path: &str, base: &Path) -> R<Scenario>
             .push("classes are marked fallback_eligible but there is no [fallback]: they fail like the others".into());
     }
     let admission = validate_admission(&cx, raw.admission.as_ref())?;
-    let cost = validate_cost(&cx, raw.cost.as_ref())?;
+    let mut cost = validate_cost(&cx, raw.cost.as_ref())?;
+    if cost.fallback_slot_hour > 0.0 {
+        match &fallback {
+            Some(f) => cost.fallback_slots = f.max_concurrency as f64,
+            None => return cx.err("cost.fallback_slot_hour", "prices fallback slots, but there is no [fallback]"),
+        }
+    }
     if cost.node_hour > 0.0 && primary.nodes.is_none() {
         return cx.err("cost.node_hour", "prices nodes, but there is no [primary.nodes] layer to bill");
     }
@@ -118,6 +125,7 @@ pub(crate) fn validate(raw: RawScenario, path: &str, base: &Path) -> R<Scenario>
         warmup,
         window,
         arrivals,
+        surge,
         classes,
         primary,
         fallback,
@@ -169,5 +177,7 @@ fn validate_cost(cx: &Ctx, c: Option<&RawCost>) -> R<CostSpec> {
         fallback_per_invocation: v(c.fallback_per_invocation, "fallback_per_invocation")?,
         fallback_per_second: v(c.fallback_per_second, "fallback_per_second")?,
         node_hour: v(c.node_hour, "node_hour")?,
+        fallback_slot_hour: v(c.fallback_slot_hour, "fallback_slot_hour")?,
+        fallback_slots: 0.0,
     })
 }
