@@ -36,6 +36,20 @@ pub const MAIN: [&str; 18] = [
     "cost_total",
 ];
 
+/// The rows of the table: [`MAIN`], with the service levels, `asa_s` and
+/// `abandon_rate` after `wait_p95_s` when the scenario has thresholds.
+fn rows(sc: &Scenario) -> Vec<String> {
+    let mut rows = Vec::with_capacity(MAIN.len() + 4);
+    for m in MAIN {
+        rows.push(m.to_string());
+        if m == "wait_p95_s" && !sc.service_levels.is_empty() {
+            rows.extend(sc.service_levels.iter().map(|(label, _)| format!("service_level_{label}")));
+            rows.extend(["asa_s".to_string(), "abandon_rate".to_string()]);
+        }
+    }
+    rows
+}
+
 /// The table printed by `surgesim run`.
 pub fn render(sc: &Scenario, agg: &Aggregate) -> String {
     let mut out = String::new();
@@ -67,7 +81,8 @@ pub fn render(sc: &Scenario, agg: &Aggregate) -> String {
         let _ = write!(out, "{w:>28}");
     }
     out.push('\n');
-    for m in MAIN {
+    for m in rows(sc) {
+        let m = m.as_str();
         let Some(s) = agg.metric(m) else { continue };
         let _ = write!(out, "{m:width$}{:>24}", cell(s));
         if window.is_some() {

@@ -363,7 +363,7 @@ fn bins_classes_and_a_whole_run_window_agree_with_the_totals() {
         let sum: f64 = rows.iter().map(|r| r[i].parse::<f64>().unwrap()).sum();
         assert!((sum - metric(&s, m)).abs() < 1e-9 * metric(&s, m), "bins sum {m} to {sum}, not {}", metric(&s, m));
     }
-    // The ratios follow their stated denominators, in every run.
+    // A longer threshold answers at least as many (denominators: see the next test).
     let sl = metric(&s, "service_level_5s");
     let (arrived, within) = (metric(&s, "arrived"), metric(&s, "answered_within_5s"));
     assert!(sl > 0.0 && sl < 1.0 && within <= arrived, "service_level_5s = {sl}");
