@@ -161,8 +161,7 @@ fn service_levels(sc: &Scenario, agg: &Aggregate) -> Vec<Vec<String>> {
     }
     let labels: Vec<String> = sc.service_levels.iter().map(|s| s.0.clone()).collect();
     let n = agg.runs.len().max(1) as f64;
-    agg
-        .bin_sums()
+    agg.bin_sums()
         .iter()
         .map(|b| {
             let mut m = Vec::new();

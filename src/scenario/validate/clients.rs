@@ -3,14 +3,14 @@
 //! a budget or attempts that allow no retry, jitter on a plain
 //! distribution, a timeout where calls never wait.
 
-use crate::scenario::raw::RawReport;
 use super::ctx::{short_num, Ctx, R};
 use super::dist::validate_dist;
 use crate::arrivals::ArrivalSpec;
 use crate::scenario::clients::{
-    ClientsSpec, Jitter, RawBackoff, RawClients, RawRetry, RetryDelay, RetrySpec, ABANDONED,
-    ATTEMPT_REASONS, DEFAULT_BUDGET_WINDOW, DEFAULT_RECOVERED_BELOW,
+    ClientsSpec, Jitter, RawBackoff, RawClients, RawRetry, RetryDelay, RetrySpec, ABANDONED, ATTEMPT_REASONS,
+    DEFAULT_BUDGET_WINDOW, DEFAULT_RECOVERED_BELOW,
 };
+use crate::scenario::raw::RawReport;
 use crate::scenario::raw::{RawAdmission, RawDist};
 use crate::scenario::Admission;
 use crate::time::Tick;
