@@ -62,10 +62,8 @@ pub(super) fn paired(a: &[f64], b: &[f64]) -> Stat {
     Stat::of(&d)
 }
 
+/// `compare` without `--calibration` (with it, [`super::compare_range`]).
 pub fn compare(a: CompareArgs) -> Result<ExitCode> {
-    if let Some(c) = &a.calibration {
-        return super::compare_range::compare(&a, c);
-    }
     let mut overrides = Vec::new();
     if let Some(w) = &a.window {
         overrides.push(Override { path: "window".into(), value: toml::Value::String(w.clone()) });

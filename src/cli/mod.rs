@@ -163,8 +163,12 @@ pub fn main() -> Result<ExitCode> {
         Cmd::Trace(a) => trace::trace(a),
         Cmd::Fit(a) => fit::fit(a),
         Cmd::Calibrate(a) => calibrate::calibrate(a),
-        Cmd::Compare(a) => compare::compare(a),
+        Cmd::Compare(a) => match a.calibration.clone() {
+            Some(c) => compare_range::compare(&a, &c),
+            None => compare::compare(a),
+        },
         Cmd::Sweep(a) => sweep::sweep(a),
+        Cmd::Plan(a) if plan::is_mix(&a) => plan_mix::plan_mix(&a),
         Cmd::Plan(a) => plan::plan(a),
         Cmd::Merge(a) => sweep::merge(a),
         Cmd::Report(a) => report::report(a),

@@ -135,10 +135,13 @@ pub(super) fn default_step(r: &Range, frontier: bool) -> AxisValue {
     }
 }
 
+/// Whether `args` ask for the multi-knob plan of [`super::plan_mix`].
+pub(super) fn is_mix(args: &PlanArgs) -> bool {
+    args.vary.len() > 1 || args.minimize.is_some() || args.pareto.is_some()
+}
+
+/// The one-knob plan (the multi-knob one: [`super::plan_mix`]).
 pub fn plan(args: PlanArgs) -> Result<ExitCode> {
-    if args.vary.len() > 1 || args.minimize.is_some() || args.pareto.is_some() {
-        return super::plan_mix::plan_mix(&args);
-    }
     if args.slo.len() > 1 {
         bail!("--slo given {} times: several objectives need --minimize METRIC (e.g. cost_total)", args.slo.len());
     }

@@ -10,6 +10,7 @@ use std::collections::VecDeque;
 
 use rand::Rng;
 
+use crate::engine::EventQueue;
 use crate::observe::FailReason;
 use crate::rng::StreamRng;
 use crate::scenario::{FallbackSpec, Health};
@@ -170,6 +171,25 @@ impl<'a> Fallback<'a> {
     pub fn warm_idle(&mut self, now: Tick) -> u32 {
         self.expire(now);
         self.idle.len() as u32 + self.spec.provisioned_concurrency - self.prov_busy
+    }
+}
+
+/// The model's side of a failing start.
+impl super::Sim<'_> {
+    /// A failing fallback start ends: its slot frees and its call (or
+    /// attempt) fails.
+    pub(super) fn on_failing_start_end(&mut self, now: Tick, slot: u32, q: &mut EventQueue<super::Ev>) {
+        if let Some(fb) = self.fallback.as_mut() {
+            fb.end_failed_start();
+        }
+        let (arrival, class, seq, duration) = self.failing_starts[slot as usize].take().expect("a failing start");
+        self.failing_free.push(slot);
+        if self.clients.is_some() {
+            let r = super::clients::reason_index(FailReason::FallbackStartFailed);
+            self.attempt_failed(now, arrival, seq, class, duration, r, Some(q));
+        } else {
+            self.fail_arrived(arrival, class, FailReason::FallbackStartFailed);
+        }
     }
 }
 

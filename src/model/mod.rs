@@ -404,40 +404,14 @@ impl Handler for Sim<'_> {
         }
         match ev {
             Ev::Arrival => self.on_arrival(now, q),
-            Ev::PrimaryEnd { worker, generation } => {
-                let freed = self.primary.release(worker, generation, now);
-                if self.record.is_some() {
-                    self.record_ended();
-                }
-                if freed {
-                    if self.waiting.live > 0 {
-                        self.pull_waiting(now, q);
-                    }
-                } else if self.nodes.is_some() {
-                    // A draining worker may have left its node's place free.
-                    self.place_pending(now, q);
-                }
-            }
+            Ev::PrimaryEnd { worker, generation } => self.on_primary_end(now, worker, generation, q),
             Ev::FallbackEnd { provisioned } => {
                 if let Some(fb) = self.fallback.as_mut() {
                     fb.release(now, provisioned);
                 }
             }
             Ev::DrainDeadline { worker, generation } => self.on_drain_deadline(now, worker, generation),
-            Ev::FallbackStartFailed { slot } => {
-                if let Some(fb) = self.fallback.as_mut() {
-                    fb.end_failed_start();
-                }
-                let (arrival, class, seq, duration) =
-                    self.failing_starts[slot as usize].take().expect("a failing start");
-                self.failing_free.push(slot);
-                if self.clients.is_some() {
-                    let r = reason_index(FailReason::FallbackStartFailed);
-                    self.attempt_failed(now, arrival, seq, class, duration, r, Some(q));
-                } else {
-                    self.fail_arrived(arrival, class, FailReason::FallbackStartFailed);
-                }
-            }
+            Ev::FallbackStartFailed { slot } => self.on_failing_start_end(now, slot, q),
             Ev::AbandonTimer { generation } => {
                 if generation == self.abandon_generation && self.clients.is_some() {
                     self.abandon_timer = None;

@@ -355,8 +355,26 @@ impl Primary {
     }
 }
 
-/// Starting and cutting off calls on workers, in the simulation.
+/// Starting, ending and cutting off calls on workers, in the simulation.
 impl Sim<'_> {
+    /// A call on the primary ends: its slot frees (or its draining worker
+    /// goes, perhaps leaving room on its node).
+    #[inline]
+    pub(super) fn on_primary_end(&mut self, now: Tick, worker: u32, generation: u32, q: &mut EventQueue<Ev>) {
+        let freed = self.primary.release(worker, generation, now);
+        if self.record.is_some() {
+            self.record_ended();
+        }
+        if freed {
+            if self.waiting.live > 0 {
+                self.pull_waiting(now, q);
+            }
+        } else if self.nodes.is_some() {
+            // A draining worker may have left its node's place free.
+            self.place_pending(now, q);
+        }
+    }
+
     /// Schedules the end of call `seq`, admitted on `worker` at `now`, and
     /// hands over its record: at once, or (when calls can be cut off) when
     /// it ends, is cut off or the run ends.

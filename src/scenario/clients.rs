@@ -12,7 +12,7 @@
 
 use serde::Deserialize;
 
-use super::raw::RawDur;
+use super::raw_dur::RawDur;
 use crate::dist::Dist;
 use crate::time::Tick;
 

@@ -11,6 +11,7 @@ mod load;
 pub mod overrides;
 mod presets;
 pub mod raw;
+mod raw_dur;
 mod validate;
 
 pub use error::ScenarioError;
