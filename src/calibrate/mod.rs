@@ -33,6 +33,7 @@ pub use render::{csv_text, json_value, variant_toml};
 use crate::experiment::{self, t_quantile};
 use crate::model::RunOptions;
 use crate::scenario::overrides::Override;
+use crate::scenario::Scenario;
 use crate::sweep::axis::{AxisValue, Range};
 use crate::sweep::BaseScenario;
 
@@ -85,6 +86,12 @@ pub struct Param {
     pub hi: f64,
     /// Both ends written as integers: the values are integers.
     pub integer: bool,
+    /// When the path is a class's `share`: the other classes' share paths
+    /// and their shares in the base scenario. They take `1 − x` between
+    /// them in their base proportions, so the shares still sum to 1 (set
+    /// by [`Param::bind`]).
+    #[serde(skip)]
+    pub rest: Vec<(String, f64)>,
 }
 
 impl Param {
@@ -101,7 +108,57 @@ impl Param {
         if hi <= lo {
             return Err(CalibError::Usage(format!("--vary {arg}: HI must be above LO")));
         }
-        Ok(Param { path: r.path, lo, hi, integer })
+        Ok(Param { path: r.path, lo, hi, integer, rest: Vec::new() })
+    }
+
+    /// Binds the parameter to the base scenario: a class's share
+    /// (`classes.NAME.share` or `classes.INDEX.share`) takes its
+    /// complement from the other classes, which keep their proportions.
+    pub fn bind(&mut self, sc: &Scenario) -> Result<(), CalibError> {
+        let parts: Vec<&str> = self.path.split('.').collect();
+        let [first, class, "share"] = parts[..] else { return Ok(()) };
+        if first != "classes" {
+            return Ok(());
+        }
+        let Some(i) = sc.classes.iter().position(|c| c.name == class).or_else(|| class.parse::<usize>().ok()) else {
+            return Ok(()); // the scenario's own error names it at the first evaluation
+        };
+        if sc.classes.len() < 2 {
+            return Err(CalibError::Usage(format!(
+                "--vary {}: the only class's share is 1; a share is calibrated against other classes",
+                self.path
+            )));
+        }
+        if self.lo <= 0.0 || self.hi >= 1.0 {
+            return Err(CalibError::Usage(format!(
+                "--vary {}: a share's range must lie strictly between 0 and 1",
+                self.path
+            )));
+        }
+        self.rest = sc
+            .classes
+            .iter()
+            .enumerate()
+            .filter(|&(j, _)| j != i)
+            .map(|(_, c)| (format!("classes.{}.share", c.name), c.share))
+            .collect();
+        if self.rest.iter().all(|&(_, s)| s <= 0.0) {
+            // No proportions to keep: the rest share the complement equally.
+            let n = self.rest.len() as f64;
+            self.rest.iter_mut().for_each(|r| r.1 = 1.0 / n);
+        }
+        Ok(())
+    }
+
+    /// The scenario edits that set the parameter to `x` (with a share: the
+    /// other classes' shares too).
+    pub fn edits(&self, x: f64) -> Vec<Override> {
+        let mut e = vec![Override { path: self.path.clone(), value: self.toml(x) }];
+        let total: f64 = self.rest.iter().map(|&(_, s)| s).sum();
+        for (path, s) in &self.rest {
+            e.push(Override { path: path.clone(), value: toml::Value::Float((1.0 - x) * s / total) });
+        }
+        e
     }
 
     /// `x` clamped to the range (and rounded for integers).
@@ -249,13 +306,7 @@ impl Evaluator<'_> {
         if let Some(e) = self.evals.iter().find(|e| e.theta == theta) {
             return Ok(e.clone());
         }
-        let edits: Vec<Override> = self
-            .spec
-            .params
-            .iter()
-            .zip(&theta)
-            .map(|(p, &x)| Override { path: p.path.clone(), value: p.toml(x) })
-            .collect();
+        let edits: Vec<Override> = self.spec.params.iter().zip(&theta).flat_map(|(p, &x)| p.edits(x)).collect();
         let sc = self.base.with(&edits).map_err(|e| {
             let at = edits.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
             CalibError::Usage(format!("--vary at {at}: {e}"))

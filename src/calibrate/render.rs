@@ -49,6 +49,9 @@ pub fn json_value(c: &Calibration, scenario: &str, command: &str) -> Value {
             let mut values = Map::new();
             for (p, &x) in c.spec.params.iter().zip(theta) {
                 values.insert(p.path.clone(), p.toml_json(x));
+                for o in p.edits(x).into_iter().skip(1) {
+                    values.insert(o.path, json!(o.value.as_float()));
+                }
             }
             json!({ "label": label, "values": values })
         })
@@ -151,7 +154,9 @@ pub fn variant_toml(c: &Calibration, extends: &str, name: &str, command: &str, e
         s.push_str(&format!("{} = {}\n", q(&o.path), o.value));
     }
     for (p, &x) in c.spec.params.iter().zip(&c.estimate.theta) {
-        s.push_str(&format!("{} = {}\n", q(&p.path), p.toml(x)));
+        for o in p.edits(x) {
+            s.push_str(&format!("{} = {}\n", q(&o.path), o.value));
+        }
     }
     s
 }

@@ -81,7 +81,10 @@ pub fn calibrate(a: CalibrateArgs) -> Result<ExitCode> {
     let (base, sc0) = base(&a.scenario)?;
     let names = metric_names(&sc0);
     let targets = a.targets.iter().map(|t| Target::parse(t, &names)).collect::<Result<Vec<_>, _>>()?;
-    let params = a.vary.iter().map(|v| Param::parse(v)).collect::<Result<Vec<_>, _>>()?;
+    let mut params = a.vary.iter().map(|v| Param::parse(v)).collect::<Result<Vec<_>, _>>()?;
+    for p in &mut params {
+        p.bind(&sc0)?;
+    }
     let spec = Spec { params, targets, replications: a.replications, grid: a.grid };
     spec.check()?;
     check_budget(&sc0, a.replications, a.output.max_calls)?;

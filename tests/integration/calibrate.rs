@@ -1,7 +1,8 @@
 //! `surgesim calibrate`: the closed loop (a hidden spike multiplier and
 //! primary capacity recovered from one replication's counts), unreachable
 //! observations and unknown metrics, the bundled incident's calibration
-//! against its header, and `compare --calibration`'s ranges.
+//! against its header, `compare --calibration`'s ranges, and a class's share
+//! calibrated with its complement.
 
 use std::path::Path;
 
@@ -324,4 +325,124 @@ fn walkthrough_fit_then_calibrate_recovers_the_pool() {
     let ci = &cal["parameters"]["primary.workers"]["ci95"];
     let (lo, hi) = (ci[0].as_f64().unwrap(), ci[1].as_f64().unwrap());
     assert!(lo <= 300.0 && 300.0 <= hi, "95% set {lo}..{hi} misses the 300 slots of source.toml");
+}
+
+/// Two classes, `a` with the hidden share 0.3 (the file says 0.5): a class's
+/// share as the unknown, its complement taken by `b`.
+const SHARES: &str = r#"
+name = "calibrate-share"
+seed = 5
+duration = "20m"
+bin = "1m"
+[arrivals]
+kind = "poisson"
+rate = 1.0
+[[classes]]
+name = "a"
+share = 0.5
+duration = { dist = "exponential", mean = "10s" }
+[[classes]]
+name = "b"
+share = 0.5
+duration = { dist = "exponential", mean = "1m" }
+[primary]
+workers = 100
+"#;
+
+const TRUE_SHARE: f64 = 0.3;
+
+/// The true share of `a` lies in the 95 % set for at least 17 of 20
+/// observed runs (P(fewer than 17 of 20) < 1.6 % at exactly 95 %); every
+/// evaluated scenario keeps its shares summing to 1 (`b` takes 1 − x), or
+/// it would not load.
+#[test]
+fn a_class_share_is_calibrated_with_its_complement() {
+    let mut covered = 0;
+    let mut misses = Vec::new();
+    for seed in 2001..=2020u64 {
+        let truth = [
+            Override { path: "classes.a.share".into(), value: toml::Value::Float(TRUE_SHARE) },
+            Override { path: "classes.b.share".into(), value: toml::Value::Float(1.0 - TRUE_SHARE) },
+        ];
+        let mut sc = scenario::load_str(SHARES, "shares.toml", Path::new("."), &truth).unwrap();
+        sc.seed = seed;
+        let r = experiment::simulate(&sc, 0, RunOptions::default());
+        let m = r.metrics(&["a".to_string(), "b".to_string()]);
+        let observed = m.iter().find(|(n, _)| n == "class.a.arrived").and_then(|(_, v)| *v).unwrap();
+        let base = BaseScenario::from_text(SHARES.into(), "shares.toml".into(), ".".into(), vec![], Some(seed + 1000));
+        let mut p = Param::parse("classes.a.share=0.05..0.95").unwrap();
+        p.bind(&base.scenario().unwrap()).unwrap();
+        let spec = Spec {
+            params: vec![p],
+            targets: vec![Target { metric: "class.a.arrived".into(), observed }],
+            replications: 8,
+            grid: 0,
+        };
+        let c = calibrate::calibrate(&base, &spec).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+        let [lo, hi] = [c.ci[0][0].value, c.ci[0][1].value];
+        if lo <= TRUE_SHARE && TRUE_SHARE <= hi {
+            covered += 1;
+        } else {
+            misses.push((seed, lo, hi));
+        }
+    }
+    assert!(covered >= 17, "true share inside the 95% set for {covered} of 20; missed: {misses:?}");
+}
+
+/// On the command line: the calibrated variant sets both shares (summing to
+/// 1) and loads; a single class's share and a range touching 0 or 1 are
+/// usage errors (exit 2) naming the --vary.
+#[test]
+fn the_calibrated_variant_carries_the_complement_and_bad_share_ranges_exit_2() {
+    let tmp = TempDir::new().unwrap();
+    let sc = tmp.path().join("shares.toml");
+    std::fs::write(&sc, SHARES).unwrap();
+    let sc = sc.display().to_string();
+    let out = tmp.path().join("cal");
+    let out_s = out.display().to_string();
+    let args = [
+        "calibrate",
+        &sc,
+        "--target",
+        "class.a.arrived=360",
+        "--vary",
+        "classes.a.share=0.05..0.95",
+        "-r",
+        "5",
+        "--out",
+        &out_s,
+    ];
+    ok(tmp.path(), &args);
+    let variant = std::fs::read_to_string(out.join("calibrated.toml")).unwrap();
+    let value = |key: &str| -> f64 {
+        let line = variant
+            .lines()
+            .find(|l| l.starts_with(&format!("\"{key}\" = ")))
+            .unwrap_or_else(|| panic!("{key} in {variant}"));
+        line.split(" = ").nth(1).unwrap().parse().unwrap()
+    };
+    let (a, b) = (value("classes.a.share"), value("classes.b.share"));
+    assert!((a + b - 1.0).abs() < 1e-9 && (0.2..0.4).contains(&a), "shares {a} + {b} in {variant}");
+    let v = out.join("calibrated.toml").display().to_string();
+    ok(tmp.path(), &["validate", &v]);
+    let json: Value = serde_json::from_str(&std::fs::read_to_string(out.join("calibration.json")).unwrap()).unwrap();
+    let pt = &json["points"][0]["values"];
+    assert!(
+        (pt["classes.a.share"].as_f64().unwrap() + pt["classes.b.share"].as_f64().unwrap() - 1.0).abs() < 1e-9,
+        "{pt}"
+    );
+    for bad in ["classes.a.share=0..0.5", "classes.a.share=0.5..1"] {
+        let args =
+            ["calibrate", &sc, "--target", "class.a.arrived=360", "--vary", bad, "-r", "5", "--out", &out_s, "--force"];
+        let o = surgesim(tmp.path(), &args);
+        assert_exit(&args, &o, 2);
+        assert!(stderr(&o).contains("strictly between 0 and 1"), "{}", stderr(&o));
+    }
+    let single = tmp.path().join("single.toml");
+    std::fs::write(&single, LOOP).unwrap();
+    let single = single.display().to_string();
+    let args = ["calibrate", &single, "--target", "arrived=600", "--vary", "classes.all.share=0.2..0.8", "-r", "5"];
+    let o = surgesim(tmp.path(), &args);
+    assert_exit(&args, &o, 2);
+    assert!(stderr(&o).contains("only class's share"), "{}", stderr(&o));
 }
