@@ -389,9 +389,9 @@ fn a_class_share_is_calibrated_with_its_complement() {
     assert!(covered >= 17, "true share inside the 95% set for {covered} of 20; missed: {misses:?}");
 }
 
-/// On the command line: the calibrated variant sets both shares (summing to
-/// 1) and loads; a single class's share and a range touching 0 or 1 are
-/// usage errors (exit 2) naming the --vary.
+/// On the command line: the calibrated variant sets both shares, which sum
+/// to one, and loads; a single class's share and a range touching 0 or 1
+/// are usage errors (exit 2) naming the --vary.
 #[test]
 fn the_calibrated_variant_carries_the_complement_and_bad_share_ranges_exit_2() {
     let tmp = TempDir::new().unwrap();
