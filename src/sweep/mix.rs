@@ -96,15 +96,7 @@ pub fn probe(sc: &Scenario, values: Vec<AxisValue>, spec: &MixSpec) -> MixProbe 
                 Op::AtLeast => hi < v.objective.threshold,
             })
         });
-        let decision = if verdicts.iter().all(|v| v.pass) {
-            Some(Decision::Pass)
-        } else if clear_fail {
-            Some(Decision::Fail)
-        } else if target >= max {
-            Some(Decision::Undecided)
-        } else {
-            None
-        };
+        let decision = Decision::after_batch(verdicts.iter().all(|v| v.pass), clear_fail, target >= max);
         if let Some(decision) = decision {
             let cost = Stat::with_confidence(&agg.metric_values(&spec.minimize), spec.confidence);
             return MixProbe { values, runs: target, cost, verdicts, decision, pruned: false };

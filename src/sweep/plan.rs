@@ -51,6 +51,20 @@ pub enum Decision {
 }
 
 impl Decision {
+    /// The decision after a batch: pass or fail when the bounds say so,
+    /// undecided at the largest batch, `None` (take more runs) otherwise.
+    pub fn after_batch(pass: bool, clear_fail: bool, at_max: bool) -> Option<Decision> {
+        if pass {
+            Some(Decision::Pass)
+        } else if clear_fail {
+            Some(Decision::Fail)
+        } else if at_max {
+            Some(Decision::Undecided)
+        } else {
+            None
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Decision::Pass => "pass",
@@ -92,15 +106,7 @@ pub fn probe(sc: &Scenario, value: AxisValue, spec: &PlanSpec) -> Probe {
             Op::AtMost => lo > spec.objective.threshold,
             Op::AtLeast => hi < spec.objective.threshold,
         });
-        let decision = if v.pass {
-            Some(Decision::Pass)
-        } else if clear_fail {
-            Some(Decision::Fail)
-        } else if target >= max {
-            Some(Decision::Undecided)
-        } else {
-            None
-        };
+        let decision = Decision::after_batch(v.pass, clear_fail, target >= max);
         if let Some(decision) = decision {
             return Probe { value, runs: target, mean: v.mean, ci: v.ci, decision };
         }
