@@ -382,22 +382,29 @@ impl Observer {
         self.each(at, class, |c| c.failed_attempts[reason] += 1);
     }
 
+    /// The service-level counts of an answered call (kept out of line: the
+    /// common case without thresholds stays small enough to inline).
+    #[inline(never)]
+    fn answered(&mut self, arrival: Tick, class: u16, wait: Tick) {
+        let w = wait.0;
+        let mut within = [0u64; MAX_SERVICE_LEVELS];
+        for (c, t) in within.iter_mut().zip(&self.service_levels) {
+            *c = (w <= *t) as u64;
+        }
+        self.each(arrival, class, |c| {
+            c.waited += (w > 0) as u64;
+            c.answer_wait_sum += w as u128;
+            for (a, b) in c.answered_within.iter_mut().zip(within) {
+                *a += b;
+            }
+        });
+    }
+
     /// A call that arrived at `arrival` started service after `wait`.
-    #[inline]
+    #[inline(always)]
     pub fn served(&mut self, arrival: Tick, class: u16, wait: Tick, on_fallback: bool) {
         if !self.service_levels.is_empty() {
-            let w = wait.0;
-            let mut within = [0u64; MAX_SERVICE_LEVELS];
-            for (c, t) in within.iter_mut().zip(&self.service_levels) {
-                *c = (w <= *t) as u64;
-            }
-            self.each(arrival, class, |c| {
-                c.waited += (w > 0) as u64;
-                c.answer_wait_sum += w as u128;
-                for (a, b) in c.answered_within.iter_mut().zip(within) {
-                    *a += b;
-                }
-            });
+            self.answered(arrival, class, wait);
         }
         if on_fallback {
             self.each(arrival, class, |c| c.served_fallback += 1);

@@ -260,6 +260,7 @@ impl<'s> Sim<'s> {
     }
 
     /// Routes an attempt of call `seq` made at `now`.
+    #[inline(always)]
     fn route(&mut self, now: Tick, seq: u64, class: u16, duration: Tick, q: &mut EventQueue<Ev>) {
         let adm = &self.sc.admission;
         // The call leaves the queue at the earlier of its caller's patience
