@@ -333,6 +333,17 @@ pub struct Verdict {
     pub pass: bool,
 }
 
+impl Verdict {
+    /// Whether even the interval's good-side bound lies on the bad side of
+    /// the threshold: more runs would not make it pass.
+    pub fn clearly_fails(&self) -> bool {
+        self.ci.is_some_and(|[lo, hi]| match self.objective.op {
+            Op::AtMost => lo > self.objective.threshold,
+            Op::AtLeast => hi < self.objective.threshold,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -50,7 +50,7 @@ use super::plan::Decision;
 use crate::experiment::{run_replications, simulate, Aggregate, Stat};
 use crate::model::RunOptions;
 use crate::scenario::Scenario;
-use crate::slo::{Objective, Op, Verdict};
+use crate::slo::{Objective, Verdict};
 
 /// How combinations are judged and what is minimised.
 #[derive(Clone, Debug)]
@@ -90,12 +90,7 @@ pub fn probe(sc: &Scenario, values: Vec<AxisValue>, spec: &MixSpec) -> MixProbe 
         runs.extend(run_replications(sc, have, target - have, RunOptions::default()));
         let agg = Aggregate::new(sc, runs);
         let verdicts: Vec<Verdict> = spec.objectives.iter().map(|o| o.judge(&agg, spec.confidence)).collect();
-        let clear_fail = verdicts.iter().any(|v| {
-            v.ci.is_some_and(|[lo, hi]| match v.objective.op {
-                Op::AtMost => lo > v.objective.threshold,
-                Op::AtLeast => hi < v.objective.threshold,
-            })
-        });
+        let clear_fail = verdicts.iter().any(Verdict::clearly_fails);
         let decision = Decision::after_batch(verdicts.iter().all(|v| v.pass), clear_fail, target >= max);
         if let Some(decision) = decision {
             let cost = Stat::with_confidence(&agg.metric_values(&spec.minimize), spec.confidence);

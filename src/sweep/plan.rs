@@ -25,7 +25,7 @@ use super::error::SweepError;
 use crate::experiment::{run_replications, Aggregate};
 use crate::model::RunOptions;
 use crate::scenario::Scenario;
-use crate::slo::{Objective, Op};
+use crate::slo::Objective;
 
 /// How values are judged.
 #[derive(Clone, Debug)]
@@ -102,11 +102,7 @@ pub fn probe(sc: &Scenario, value: AxisValue, spec: &PlanSpec) -> Probe {
         runs.extend(run_replications(sc, have, target - have, RunOptions::default()));
         let agg = Aggregate::new(sc, runs);
         let v = spec.objective.judge(&agg, spec.confidence);
-        let clear_fail = v.ci.is_some_and(|[lo, hi]| match spec.objective.op {
-            Op::AtMost => lo > spec.objective.threshold,
-            Op::AtLeast => hi < spec.objective.threshold,
-        });
-        let decision = Decision::after_batch(v.pass, clear_fail, target >= max);
+        let decision = Decision::after_batch(v.pass, v.clearly_fails(), target >= max);
         if let Some(decision) = decision {
             return Probe { value, runs: target, mean: v.mean, ci: v.ci, decision };
         }
