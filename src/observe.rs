@@ -257,12 +257,14 @@ impl Observer {
     }
 
     /// Integrates `levels`, which held since the last call, up to `now`.
+    /// Returns false if it had nothing to integrate (`now` not past the
+    /// last call, or past the end): then it has not looked at `levels`.
     #[inline(always)]
-    pub fn advance(&mut self, now: Tick, levels: &Levels) {
+    pub fn advance(&mut self, now: Tick, levels: &Levels) -> bool {
         let now = now.0.min(self.end);
         let last = self.last;
         if last >= now {
-            return;
+            return false;
         }
         let h = &self.held;
         let changed = (levels.capacity_primary ^ h.capacity_primary)
@@ -273,12 +275,36 @@ impl Observer {
         if changed != 0 {
             self.close_changed(levels, last);
         }
+        self.integrate_busy(now, last, levels.busy_primary);
+        true
+    }
+
+    /// [`Observer::advance`] when the caller knows that every level but
+    /// `busy_primary` is what the last `advance` that returned true saw.
+    #[inline(always)]
+    pub fn advance_busy(&mut self, now: Tick, busy_primary: u64) {
+        let now = now.0.min(self.end);
+        let last = self.last;
+        if last < now {
+            self.integrate_busy(now, last, busy_primary);
+        }
+    }
+
+    /// Whether `levels` (all but `busy_primary`) are the levels held.
+    pub fn holds(&self, levels: &Levels) -> bool {
+        let h = &self.held;
+        (levels.capacity_primary, levels.workers_ready, levels.workers_billed, levels.fallback_busy, levels.waiting)
+            == (h.capacity_primary, h.workers_ready, h.workers_billed, h.fallback_busy, h.waiting)
+    }
+
+    #[inline(always)]
+    fn integrate_busy(&mut self, now: u64, last: u64, busy_primary: u64) {
         if now < self.boundary {
             let dt = (now - last) as u128;
-            self.bins[self.cur].areas.busy_primary += levels.busy_primary as u128 * dt;
+            self.bins[self.cur].areas.busy_primary += busy_primary as u128 * dt;
             self.last = now;
         } else {
-            self.cross_bins(now, levels);
+            self.cross_bins(now, busy_primary);
         }
     }
 
@@ -302,13 +328,13 @@ impl Observer {
     /// [`Observer::advance`] when `now` reaches the end of the current bin:
     /// every bin that ends by `now` gets the rest of every span.
     #[inline(never)]
-    fn cross_bins(&mut self, now: u64, levels: &Levels) {
+    fn cross_bins(&mut self, now: u64, busy_primary: u64) {
         let mut last = self.last;
         loop {
             let boundary = self.boundary;
             let seg_end = now.min(boundary);
             let dt = (seg_end - last) as u128;
-            self.bins[self.cur].areas.busy_primary += levels.busy_primary as u128 * dt;
+            self.bins[self.cur].areas.busy_primary += busy_primary as u128 * dt;
             last = seg_end;
             if seg_end < boundary {
                 break;
@@ -327,7 +353,7 @@ impl Observer {
             self.cur += 1;
             self.cur_start += self.bin;
             self.boundary = (self.cur_start + self.bin).min(self.end);
-            self.bins[self.cur].peak_busy_primary = levels.busy_primary;
+            self.bins[self.cur].peak_busy_primary = busy_primary;
         }
         self.last = last;
     }

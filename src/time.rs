@@ -9,6 +9,17 @@ use std::fmt;
 /// Ticks per second. One tick is one microsecond.
 pub const TICKS_PER_SEC: u64 = 1_000_000;
 
+/// 2⁶³ as a float: the values below it convert exactly through `i64`.
+const I64_LIMIT: f64 = 9_223_372_036_854_775_808.0;
+
+/// `x as u64` (saturating; NaN to 0) out of line, so the common path of
+/// [`Tick::from_secs_f64`] stays one conversion instruction.
+#[cold]
+#[inline(never)]
+fn saturate(x: f64) -> u64 {
+    x as u64
+}
+
 /// An instant or a span of simulated time, in microseconds.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Tick(pub u64);
@@ -24,17 +35,28 @@ impl Tick {
 
     /// Seconds (finite, non-negative) to ticks, rounded to the nearest tick
     /// and saturated at [`Tick::MAX`].
+    #[inline(always)]
     pub fn from_secs_f64(s: f64) -> Tick {
         debug_assert!(s >= 0.0, "negative duration {s}");
-        // Float-to-int `as` saturates (and maps NaN to 0); adding ½ and
-        // truncating rounds a non-negative value without a libm call.
-        Tick((s * TICKS_PER_SEC as f64 + 0.5) as u64)
+        // Adding ½ and truncating rounds a non-negative value without a
+        // libm call. Float-to-int `as` saturates (and maps NaN to 0); a
+        // value below 2⁶³ — every duration the model draws — takes the
+        // one-instruction signed conversion, which truncates alike.
+        let x = s * TICKS_PER_SEC as f64 + 0.5;
+        if x >= 0.0 && x < I64_LIMIT {
+            // SAFETY: `x` is finite and in [0, 2⁶³), so it truncates to a
+            // representable `i64`, exactly as `as u64` would truncate it.
+            Tick(unsafe { x.to_int_unchecked::<i64>() } as u64)
+        } else {
+            Tick(saturate(x))
+        }
     }
 
     pub fn as_secs_f64(self) -> f64 {
         self.0 as f64 / TICKS_PER_SEC as f64
     }
 
+    #[inline]
     pub fn saturating_add(self, d: Tick) -> Tick {
         Tick(self.0.saturating_add(d.0))
     }
@@ -227,6 +249,27 @@ mod tests {
             assert_eq!(parse_duration(long), Err(TimeParseError::OutOfRange(long.into())), "{long}");
         }
         assert!(parse_duration("11574d").is_ok(), "just under 10^12 s");
+    }
+
+    /// The fast conversion gives what a plain saturating `as u64` of the
+    /// same rounded value gives, on both sides of 2⁶³ and at the edges.
+    #[test]
+    fn seconds_to_ticks_matches_the_saturating_conversion() {
+        let plain = |s: f64| Tick((s * TICKS_PER_SEC as f64 + 0.5) as u64);
+        let mut xs = vec![0.0, 0.4e-6, 0.5e-6, 1e-6, 1.5e-6, 30.0, 31_536_000.0, f64::INFINITY, f64::NAN, f64::MAX];
+        let edge = I64_LIMIT / TICKS_PER_SEC as f64;
+        for k in -3..=3 {
+            xs.push(edge * (1.0 + k as f64 * f64::EPSILON));
+        }
+        let mut x = 1e-7;
+        while x < 1e16 {
+            xs.push(x);
+            xs.push(x * 1.000_000_3);
+            x *= 1.7;
+        }
+        for s in xs {
+            assert_eq!(Tick::from_secs_f64(s), plain(s), "{s:e}");
+        }
     }
 
     #[test]

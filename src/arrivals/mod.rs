@@ -94,9 +94,22 @@ pub enum ArrivalState<'a> {
 }
 
 impl ArrivalState<'_> {
-    /// The next arrival, or `None` when the process has ended.
-    #[inline]
+    /// The next arrival, or `None` when the process has ended. A Poisson
+    /// process is drawn inline; the others out of line.
+    #[inline(always)]
     pub fn next<R: Rng + ?Sized>(&mut self, rng: &mut R) -> Option<Arrival> {
+        if let ArrivalState::Poisson { rate, cursor, now } = self {
+            let e: f64 = Exp1.sample(rng);
+            let t = rate.next_arrival(*now, cursor, e)?;
+            *now = t;
+            return Some(Arrival { time: t, class: None, duration: None });
+        }
+        self.next_other(rng)
+    }
+
+    /// [`ArrivalState::next`] of every process but the Poisson one.
+    #[inline(never)]
+    fn next_other<R: Rng + ?Sized>(&mut self, rng: &mut R) -> Option<Arrival> {
         match self {
             ArrivalState::Poisson { rate, cursor, now } => {
                 let e: f64 = Exp1.sample(rng);

@@ -123,19 +123,26 @@ impl RateFn {
     /// The first arrival strictly after `now` given an Exp(1) draw `e`, or
     /// `None` if the remaining mass of λ is less than `e` (the rate has
     /// dropped to zero for good).
-    #[inline]
-    pub fn next_arrival(&self, now: Tick, cursor: &mut usize, mut e: f64) -> Option<Tick> {
-        let mut i = *cursor;
+    #[inline(always)]
+    pub fn next_arrival(&self, now: Tick, cursor: &mut usize, e: f64) -> Option<Tick> {
+        let i = *cursor;
         if i + 1 == self.segs.len() {
             // The last segment, flat and positive (a constant rate, or the
-            // end of a profile): the general path below reduces to this,
-            // with the same operations on the same values.
+            // end of a profile): the general path reduces to this, with the
+            // same operations on the same values.
             let s = &self.segs[i];
             if s.slope == 0.0 && s.rate > 0.0 {
                 let t = now.saturating_add(Tick::from_secs_f64(e / s.rate));
                 return Some(if t <= now { Tick(now.0 + 1) } else { t });
             }
         }
+        self.next_arrival_general(now, cursor, e)
+    }
+
+    /// [`RateFn::next_arrival`] across segments and along slopes.
+    #[inline(never)]
+    fn next_arrival_general(&self, now: Tick, cursor: &mut usize, mut e: f64) -> Option<Tick> {
+        let mut i = *cursor;
         while i + 1 < self.segs.len() && self.segs[i + 1].start <= now {
             i += 1;
         }

@@ -154,6 +154,9 @@ struct Sim<'s> {
     abandon_timer: Option<Tick>,
     abandon_generation: u32,
     obs: Observer,
+    /// What the levels other than `busy_primary` depend on, as the
+    /// observer last took them ([`Sim::level_key`]).
+    observed_key: [u64; 3],
     /// Calls arrived so far, turned away or not.
     arrivals: u64,
     view: scaling::View,
@@ -191,13 +194,22 @@ impl<'s> Sim<'s> {
         }
     }
 
+    /// What every level but `busy_primary` is a function of: the primary's
+    /// worker-count version, the fallback's and the queue's occupancy. An
+    /// unchanged key means unchanged levels, so the observer may skip
+    /// comparing them.
+    #[inline(always)]
+    fn level_key(&self) -> [u64; 3] {
+        [self.primary.version(), self.fallback.as_ref().map_or(0, |f| f.busy as u64), self.waiting.live]
+    }
+
     /// Reported time of internal `t`, if `t` is past the warm-up.
     #[inline]
     fn reported(&self, t: Tick) -> Option<Tick> {
         t.0.checked_sub(self.warm.0).map(Tick)
     }
 
-    #[inline]
+    #[inline(always)]
     fn schedule_next_arrival(&mut self, q: &mut EventQueue<Ev>) {
         self.next = None;
         if let Some(a) = self.calls.next_arrival() {
@@ -400,8 +412,17 @@ impl Handler for Sim<'_> {
     #[inline]
     fn handle(&mut self, now: Tick, ev: Ev, q: &mut EventQueue<Ev>) {
         if now > self.warm {
-            let l = self.levels();
-            self.obs.advance(Tick(now.0 - self.warm.0), &l);
+            let t = Tick(now.0 - self.warm.0);
+            let key = self.level_key();
+            if key == self.observed_key {
+                debug_assert!(self.obs.holds(&self.levels()), "a level changed but not its key");
+                self.obs.advance_busy(t, self.primary.busy);
+            } else {
+                let l = self.levels();
+                if self.obs.advance(t, &l) {
+                    self.observed_key = key;
+                }
+            }
         }
         match ev {
             Ev::Arrival => self.on_arrival(now, q),
@@ -517,6 +538,8 @@ fn run_with<'s>(
         abandon_generation: 0,
         obs: Observer::new(sc.duration, sc.bin, sc.classes.len(), sc.window)
             .with_service_levels(&sc.service_levels.iter().map(|s| s.1).collect::<Vec<_>>()),
+        // No version is u64::MAX: the first event compares every level.
+        observed_key: [u64::MAX; 3],
         arrivals: 0,
         view: scaling::View::new(sc),
         canary: Canary::new(sc, run),

@@ -67,6 +67,9 @@ pub struct Primary {
     ended: Option<Tracked>,
     /// Workers `0..protected` (initial ones) are never scale-down victims.
     protected: u32,
+    /// Bumped whenever `ready`, `draining` or the provisioning list may
+    /// have changed: the same version means the same worker counts.
+    version: u64,
     pub ready: u32,
     pub draining: u32,
     /// Calls in service on the primary (on ready and draining workers).
@@ -85,6 +88,7 @@ impl Primary {
             tracking,
             ended: None,
             protected: 0,
+            version: 0,
             cpw: calls_per_worker,
             load: Vec::new(),
             state: Vec::new(),
@@ -132,6 +136,12 @@ impl Primary {
     /// Workers being paid for.
     pub fn billed(&self) -> u32 {
         self.ready + self.provisioning() + self.draining
+    }
+
+    /// See the field: changes whenever the worker counts may have.
+    #[inline]
+    pub fn version(&self) -> u64 {
+        self.version
     }
 
     pub fn has_free_slot(&self) -> bool {
@@ -224,6 +234,7 @@ impl Primary {
                 if self.load[i] == 0 {
                     self.retire(w);
                     self.draining -= 1;
+                    self.version += 1;
                 }
                 false
             }
@@ -245,6 +256,7 @@ impl Primary {
             }
         };
         let i = id as usize;
+        self.version += 1;
         self.state[i] = WState::Provisioning;
         self.generation[i] = self.generation[i].wrapping_add(1);
         self.provisioning_ids.push(id);
@@ -266,6 +278,7 @@ impl Primary {
         }
         let pos = self.provisioning_ids.iter().position(|&x| x == id).expect("listed while provisioning");
         self.provisioning_ids.remove(pos);
+        self.version += 1;
         self.state[i] = WState::Ready;
         self.ready_seq[i] = self.next_seq;
         self.next_seq += 1;
@@ -289,6 +302,7 @@ impl Primary {
     /// Returns `(cancelled, drained)`; the busy drained workers are appended
     /// to `draining` as `(id, generation)`, for [`Primary::cut_off`].
     pub fn scale_down(&mut self, n: u32, draining: &mut Vec<(u32, u32)>) -> (u32, u32) {
+        self.version += 1;
         let mut left = n;
         let mut cancelled = 0;
         while left > 0 {
@@ -345,6 +359,7 @@ impl Primary {
         self.busy -= n as u64;
         self.load[i] = 0;
         self.draining -= 1;
+        self.version += 1;
         self.retire(w);
         n
     }
@@ -378,7 +393,7 @@ impl Sim<'_> {
     /// Schedules the end of call `seq`, admitted on `worker` at `now`, and
     /// hands over its record: at once, or (when calls can be cut off) when
     /// it ends, is cut off or the run ends.
-    #[inline]
+    #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     pub(super) fn start_primary(
         &mut self,
