@@ -252,11 +252,12 @@ mod tests {
     }
 
     /// The fast conversion gives what a plain saturating `as u64` of the
-    /// same rounded value gives, on both sides of 2⁶³ and at the edges.
+    /// same rounded value gives, on both sides of 2⁶³ and at the edges
+    /// (NaN is outside the contract: the debug build rejects it).
     #[test]
     fn seconds_to_ticks_matches_the_saturating_conversion() {
         let plain = |s: f64| Tick((s * TICKS_PER_SEC as f64 + 0.5) as u64);
-        let mut xs = vec![0.0, 0.4e-6, 0.5e-6, 1e-6, 1.5e-6, 30.0, 31_536_000.0, f64::INFINITY, f64::NAN, f64::MAX];
+        let mut xs = vec![0.0, 0.4e-6, 0.5e-6, 1e-6, 1.5e-6, 30.0, 31_536_000.0, f64::INFINITY, f64::MAX];
         let edge = I64_LIMIT / TICKS_PER_SEC as f64;
         for k in -3..=3 {
             xs.push(edge * (1.0 + k as f64 * f64::EPSILON));
