@@ -125,14 +125,19 @@ impl RateFn {
     /// dropped to zero for good).
     #[inline(always)]
     pub fn next_arrival(&self, now: Tick, cursor: &mut usize, e: f64) -> Option<Tick> {
+        // A flat, positive segment in which the arrival lands (a constant
+        // rate, a plateau of a profile, the warm-up): the general path
+        // reduces to this, with the same operations on the same values.
         let i = *cursor;
-        if i + 1 == self.segs.len() {
-            // The last segment, flat and positive (a constant rate, or the
-            // end of a profile): the general path reduces to this, with the
-            // same operations on the same values.
-            let s = &self.segs[i];
-            if s.slope == 0.0 && s.rate > 0.0 {
-                let t = now.saturating_add(Tick::from_secs_f64(e / s.rate));
+        let s = &self.segs[i];
+        if s.slope == 0.0 && s.rate > 0.0 {
+            let dx = e / s.rate;
+            let inside = match self.segs.get(i + 1) {
+                None => true,
+                Some(n) => n.start > now && dx < (n.start.0 - now.0) as f64 / 1e6,
+            };
+            if inside {
+                let t = now.saturating_add(Tick::from_secs_f64(dx));
                 return Some(if t <= now { Tick(now.0 + 1) } else { t });
             }
         }

@@ -264,16 +264,15 @@ impl<'s> Sim<'s> {
         self.calls_seen += 1;
         let Call { class, duration, .. } = self.calls.complete(a);
         let seq = self.calls_seen - 1;
-        if let Some(t) = self.reported(now) {
-            self.obs.arrived(t, class);
-        }
         self.first_attempt(now, seq, class);
-        self.route(now, seq, class, duration, q);
+        self.route(now, seq, class, duration, true, q);
     }
 
-    /// Routes an attempt of call `seq` made at `now`.
+    /// Routes an attempt of call `seq` made at `now`; `arrival`: it is the
+    /// call's arrival, which the observer counts here.
     #[inline(always)]
-    fn route(&mut self, now: Tick, seq: u64, class: u16, duration: Tick, q: &mut EventQueue<Ev>) {
+    #[allow(clippy::too_many_arguments)]
+    fn route(&mut self, now: Tick, seq: u64, class: u16, duration: Tick, arrival: bool, q: &mut EventQueue<Ev>) {
         let adm = &self.sc.admission;
         // The call leaves the queue at the earlier of its caller's patience
         // and the system's limit (`None`: it waits until served).
@@ -293,11 +292,18 @@ impl<'s> Sim<'s> {
             self.start_primary(w, now, first, duration, class, seq, q);
             self.settled(seq);
             if let Some(t) = rep {
-                self.obs.served(t, class, Tick::ZERO, false);
+                // An arrival's first attempt: `first` is `now`, so the
+                // arrival and the service count in one group pass.
+                self.obs.served_at_once(t, class, arrival);
                 let l = self.levels();
                 self.obs.peaks(&l);
             }
             return;
+        }
+        if arrival {
+            if let Some(t) = rep {
+                self.obs.arrived(t, class);
+            }
         }
         if self.saturated_since.is_none() {
             // Spells closer than a minute apart are one spell: near
