@@ -216,7 +216,7 @@ impl Primary {
     /// A call on worker `w` (of generation `generation`) ended at `now`.
     /// Returns true if a slot became free for a new call (the worker is
     /// ready, not draining). The end of a call that was cut off is ignored.
-    #[inline]
+    #[inline(always)]
     pub fn release(&mut self, w: u32, generation: u32, now: Tick) -> bool {
         let i = w as usize;
         if self.workers[i].generation != generation {
@@ -377,7 +377,7 @@ impl Primary {
 impl Sim<'_> {
     /// A call on the primary ends: its slot frees (or its draining worker
     /// goes, perhaps leaving room on its node).
-    #[inline]
+    #[inline(always)]
     pub(super) fn on_primary_end(&mut self, now: Tick, worker: u32, generation: u32, q: &mut EventQueue<Ev>) {
         let freed = self.primary.release(worker, generation, now);
         if self.record.is_some() {
