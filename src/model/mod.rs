@@ -257,6 +257,7 @@ impl<'s> Sim<'s> {
         }
     }
 
+    #[inline(always)]
     fn on_arrival(&mut self, now: Tick, q: &mut EventQueue<Ev>) {
         let a = self.next.expect("an arrival event has its arrival");
         self.schedule_next_arrival(q);
