@@ -185,8 +185,17 @@ impl Sim<'_> {
         self.clients.as_ref().map_or(now, |c| c.first(seq, now))
     }
 
-    /// A call's first attempt at `now` (only with clients).
+    /// A call's first attempt at `now` (only with clients: a test inline,
+    /// the work out of line).
+    #[inline(always)]
     pub(super) fn first_attempt(&mut self, now: Tick, seq: u64, class: u16) {
+        if self.clients.is_some() {
+            self.note_first_attempt(now, seq, class);
+        }
+    }
+
+    #[inline(never)]
+    fn note_first_attempt(&mut self, now: Tick, seq: u64, class: u16) {
         let Some(c) = self.clients.as_mut() else { return };
         c.calls.insert(seq, CallState { first: now, attempts: 1, prev_delay: 0.0 });
         if let Some(b) = c.budget.as_mut() {
