@@ -30,7 +30,7 @@ use crate::scenario::{self, overrides::Override, Scenario};
 use crate::sweep::axis::AxisValue;
 use crate::sweep::grid::Point;
 use crate::sweep::runs::{run_points, PointResult};
-use crate::time::Tick;
+use crate::time::{truncate_u64, Tick};
 
 /// Pending events in the hold model.
 pub const HOLD_PENDING: usize = 6000;
@@ -122,7 +122,8 @@ pub fn loss_calls() -> u64 {
 /// The floor: the loss model as the fastest plain loop we know. Arrivals
 /// are generated inline, in integer ticks; the departure times of the calls
 /// in service sit in a 4-ary min-heap of `u64`s; the generator is
-/// xoshiro256++ and exponential draws are rand_distr's ziggurat (`Exp1`).
+/// xoshiro256++ and exponential draws are rand_distr's ziggurat (`Exp1`);
+/// floats become ticks by [`truncate_u64`] (one conversion instruction).
 /// An admitted call that finds a departure due takes its place at the root
 /// (one sift-down instead of a pop and a push). Returns the number of
 /// blocked calls.
@@ -135,16 +136,16 @@ pub fn floor_loss(calls: u64, seed: u64) -> u64 {
     let mut blocked = 0;
     for _ in 0..calls {
         let e: f64 = Exp1.sample(&mut rng);
-        now += (e * ARRIVAL_MEAN) as u64;
+        now += truncate_u64(e * ARRIVAL_MEAN);
         if heap.min() <= now {
             let s: f64 = Exp1.sample(&mut rng);
-            heap.replace_min(now + (s * SERVICE_MEAN) as u64);
+            heap.replace_min(now + truncate_u64(s * SERVICE_MEAN));
             while heap.min() <= now {
                 heap.pop_min();
             }
         } else if heap.len() < LOSS_SLOTS {
             let s: f64 = Exp1.sample(&mut rng);
-            heap.push(now + (s * SERVICE_MEAN) as u64);
+            heap.push(now + truncate_u64(s * SERVICE_MEAN));
         } else {
             blocked += 1;
         }

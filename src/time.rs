@@ -12,8 +12,22 @@ pub const TICKS_PER_SEC: u64 = 1_000_000;
 /// 2⁶³ as a float: the values below it convert exactly through `i64`.
 const I64_LIMIT: f64 = 9_223_372_036_854_775_808.0;
 
-/// `x as u64` (saturating; NaN to 0) out of line, so the common path of
-/// [`Tick::from_secs_f64`] stays one conversion instruction.
+/// `x as u64` — truncating, saturating, NaN to 0 — in one conversion
+/// instruction for the values below 2⁶³ (the plain `as u64` spends a
+/// dozen: two conversions, a subtraction, masks and selects), the rest out
+/// of line.
+#[inline(always)]
+pub fn truncate_u64(x: f64) -> u64 {
+    if x >= 0.0 && x < I64_LIMIT {
+        // SAFETY: `x` is finite and in [0, 2⁶³), so it truncates to a
+        // representable `i64`, exactly as `as u64` would truncate it.
+        unsafe { x.to_int_unchecked::<i64>() as u64 }
+    } else {
+        saturate(x)
+    }
+}
+
+/// `x as u64` out of line: [`truncate_u64`]'s rare path.
 #[cold]
 #[inline(never)]
 fn saturate(x: f64) -> u64 {
@@ -42,14 +56,7 @@ impl Tick {
         // libm call. Float-to-int `as` saturates (and maps NaN to 0); a
         // value below 2⁶³ — every duration the model draws — takes the
         // one-instruction signed conversion, which truncates alike.
-        let x = s * TICKS_PER_SEC as f64 + 0.5;
-        if x >= 0.0 && x < I64_LIMIT {
-            // SAFETY: `x` is finite and in [0, 2⁶³), so it truncates to a
-            // representable `i64`, exactly as `as u64` would truncate it.
-            Tick(unsafe { x.to_int_unchecked::<i64>() } as u64)
-        } else {
-            Tick(saturate(x))
-        }
+        Tick(truncate_u64(s * TICKS_PER_SEC as f64 + 0.5))
     }
 
     pub fn as_secs_f64(self) -> f64 {
