@@ -52,6 +52,87 @@ pub(super) fn sort_into<E: Clone>(from: &mut Vec<Entry<E>>, run: &mut Vec<Entry<
     insertion_sort(run);
 }
 
+/// Sorts the `m` entries of `parts` (slices of entries in increasing
+/// sequence order, all with times in `lo..lo + 2^width_shift`) by key into
+/// `run`: a stable counting sort on time into about one slot per entry,
+/// read straight from the parts, then an insertion sort on time alone
+/// (the counting sort is stable, so equal times are already in sequence
+/// order). Returns false, leaving `run` unspecified, when many entries
+/// share a slot (the entries crowd a small part of the range): the caller
+/// then sorts them another way.
+pub(super) fn sort_parts_into<'a, E: Clone + 'a, I>(
+    parts: I,
+    m: usize,
+    lo: u64,
+    width_shift: u32,
+    run: &mut Vec<Entry<E>>,
+    counts: &mut Vec<u32>,
+) -> bool
+where
+    I: Iterator<Item = &'a [Entry<E>]> + Clone,
+{
+    debug_assert!(m >= 2);
+    // 2^k slots, k = ⌊log₂ m⌋ (at least 1, so the slot shift is below 64).
+    let k = (usize::BITS - 1 - m.leading_zeros()).min(width_shift);
+    let shift = width_shift - k;
+    let slots = 1usize << k;
+    counts.clear();
+    counts.resize(slots, 0);
+    for part in parts.clone() {
+        for e in part {
+            counts[((e.time() - lo) >> shift) as usize] += 1;
+        }
+    }
+    let mut at = 0u32;
+    let mut crowded = 0u32;
+    for c in counts.iter_mut() {
+        let n = *c;
+        crowded = crowded.max(n);
+        *c = at;
+        at += n;
+    }
+    // Slots one tick wide come out sorted however crowded.
+    if crowded > 32 && shift > 0 {
+        return false;
+    }
+    // Every slot of `run[..m]` is written below: stale entries left by the
+    // previous bucket need no clearing, only room.
+    if run.len() < m {
+        let first = parts.clone().next().expect("m ≥ 2 entries")[0].clone();
+        run.resize(m, first);
+    } else {
+        run.truncate(m);
+    }
+    for part in parts {
+        for e in part {
+            let c = &mut counts[((e.time() - lo) >> shift) as usize];
+            run[*c as usize] = e.clone();
+            *c += 1;
+        }
+    }
+    insertion_sort_by_time(run);
+    true
+}
+
+/// An insertion sort on time alone: stable, so entries of equal time keep
+/// their (sequence) order.
+fn insertion_sort_by_time<E: Clone>(v: &mut [Entry<E>]) {
+    for i in 1..v.len() {
+        // After the counting sort most entries are already in place.
+        let t = v[i].time();
+        if v[i - 1].time() <= t {
+            continue;
+        }
+        let e = v[i].clone();
+        let mut j = i;
+        while j > 0 && v[j - 1].time() > t {
+            v[j] = v[j - 1].clone();
+            j -= 1;
+        }
+        v[j] = e;
+    }
+}
+
 fn insertion_sort<E: Clone>(v: &mut [Entry<E>]) {
     for i in 1..v.len() {
         // After the counting sort most entries are already in place.

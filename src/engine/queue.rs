@@ -2,7 +2,7 @@
 //! chunk pool, and the refill that hands the next bucket to the bottom tier;
 //! the public [`EventQueue`] with its stream slot.
 
-use super::bottom::{sort_into, Bottom};
+use super::bottom::{sort_into, sort_parts_into, Bottom};
 use super::entry::Entry;
 use super::heap::Heap;
 use crate::time::Tick;
@@ -76,6 +76,38 @@ impl<E: Clone> Chunks<E> {
         }
         b.tail = c;
         b.len += 1;
+    }
+
+    /// A bucket's entries in insertion order, as slices of its chunks.
+    #[inline]
+    fn parts<'a>(&'a self, b: &Bucket) -> impl Iterator<Item = &'a [Entry<E>]> + Clone + 'a {
+        let (mut left, mut c) = (b.len as usize, b.head);
+        std::iter::from_fn(move || {
+            if left == 0 {
+                return None;
+            }
+            let at = c as usize * CHUNK;
+            let k = left.min(CHUNK);
+            left -= k;
+            let part = &self.entries[at..at + k];
+            c = self.next[c as usize];
+            Some(part)
+        })
+    }
+
+    /// Frees a bucket's chunks, leaving it empty.
+    #[inline]
+    fn free(&mut self, b: &mut Bucket) {
+        let mut left = b.len as usize;
+        let mut c = b.head;
+        while left > 0 {
+            left = left.saturating_sub(CHUNK);
+            let next = self.next[c as usize];
+            self.next[c as usize] = self.free;
+            self.free = c;
+            c = next;
+        }
+        *b = EMPTY;
     }
 
     /// Hands a bucket's entries to `f` (in insertion order) and frees its
@@ -335,7 +367,20 @@ impl<E: Clone> EventQueue<E> {
             // A finer rung must cover the rest of this bucket's range:
             // later pushes into that range land there.
             let end = (r.start as u128 + (((b + 1) as u128) << r.shift)).min(u64::MAX as u128 + 1);
-            let (shift, crowded) = (r.shift, r.buckets[b].len > RUN_MAX);
+            let (shift, len) = (r.shift, r.buckets[b].len);
+            let crowded = len > RUN_MAX;
+            if !(crowded && shift > 0 && self.active < MAX_RUNGS) && len >= 2 {
+                // The bucket's range: every entry in it has a time there.
+                let lo = (r.start as u128 + ((b as u128) << shift)) as u64;
+                let mut bucket = std::mem::replace(&mut r.buckets[b], EMPTY);
+                let parts = self.chunks.parts(&bucket);
+                self.bottom.pos = 0;
+                if sort_parts_into(parts, len as usize, lo, shift, &mut self.bottom.run, &mut self.counts) {
+                    self.chunks.free(&mut bucket);
+                    continue;
+                }
+                self.rungs[k].buckets[b] = bucket;
+            }
             let mut out = std::mem::take(&mut self.scratch);
             self.chunks.drain(&mut self.rungs[k].buckets[b], |e| out.push(e));
             if crowded && shift > 0 && self.active < MAX_RUNGS {
