@@ -57,9 +57,8 @@ pub(super) fn sort_into<E: Clone>(from: &mut Vec<Entry<E>>, run: &mut Vec<Entry<
 /// `run`: a stable counting sort on time into about one slot per entry,
 /// read straight from the parts, then an insertion sort on time alone
 /// (the counting sort is stable, so equal times are already in sequence
-/// order). Returns false, leaving `run` unspecified, when many entries
-/// share a slot (the entries crowd a small part of the range): the caller
-/// then sorts them another way.
+/// order). Should the insertion sort have much to do (the entries crowd a
+/// small part of the range), a comparison sort takes over.
 pub(super) fn sort_parts_into<'a, E: Clone + 'a, I>(
     parts: I,
     m: usize,
@@ -67,8 +66,7 @@ pub(super) fn sort_parts_into<'a, E: Clone + 'a, I>(
     width_shift: u32,
     run: &mut Vec<Entry<E>>,
     counts: &mut Vec<u32>,
-) -> bool
-where
+) where
     I: Iterator<Item = &'a [Entry<E>]> + Clone,
 {
     debug_assert!(m >= 2);
@@ -84,16 +82,10 @@ where
         }
     }
     let mut at = 0u32;
-    let mut crowded = 0u32;
     for c in counts.iter_mut() {
         let n = *c;
-        crowded = crowded.max(n);
         *c = at;
         at += n;
-    }
-    // Slots one tick wide come out sorted however crowded.
-    if crowded > 32 && shift > 0 {
-        return false;
     }
     // Every slot of `run[..m]` is written below: stale entries left by the
     // previous bucket need no clearing, only room.
@@ -110,13 +102,16 @@ where
             *c += 1;
         }
     }
-    insertion_sort_by_time(run);
-    true
+    // Slots one tick wide come out sorted.
+    if shift > 0 && !insertion_sort_by_time(run) {
+        run.sort_unstable_by_key(|e| e.key);
+    }
 }
 
 /// An insertion sort on time alone: stable, so entries of equal time keep
-/// their (sequence) order.
-fn insertion_sort_by_time<E: Clone>(v: &mut [Entry<E>]) {
+/// their (sequence) order. Gives up, returning false, when an entry is more
+/// than 32 places out of order (so at most 32 moves an entry).
+fn insertion_sort_by_time<E: Clone>(v: &mut [Entry<E>]) -> bool {
     for i in 1..v.len() {
         // After the counting sort most entries are already in place.
         let t = v[i].time();
@@ -130,7 +125,11 @@ fn insertion_sort_by_time<E: Clone>(v: &mut [Entry<E>]) {
             j -= 1;
         }
         v[j] = e;
+        if i - j > 32 {
+            return false;
+        }
     }
+    true
 }
 
 fn insertion_sort<E: Clone>(v: &mut [Entry<E>]) {

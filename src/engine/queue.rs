@@ -375,11 +375,9 @@ impl<E: Clone> EventQueue<E> {
                 let mut bucket = std::mem::replace(&mut r.buckets[b], EMPTY);
                 let parts = self.chunks.parts(&bucket);
                 self.bottom.pos = 0;
-                if sort_parts_into(parts, len as usize, lo, shift, &mut self.bottom.run, &mut self.counts) {
-                    self.chunks.free(&mut bucket);
-                    continue;
-                }
-                self.rungs[k].buckets[b] = bucket;
+                sort_parts_into(parts, len as usize, lo, shift, &mut self.bottom.run, &mut self.counts);
+                self.chunks.free(&mut bucket);
+                continue;
             }
             let mut out = std::mem::take(&mut self.scratch);
             self.chunks.drain(&mut self.rungs[k].buckets[b], |e| out.push(e));
