@@ -54,7 +54,7 @@ pub(super) fn sort_into<E: Clone>(from: &mut Vec<Entry<E>>, run: &mut Vec<Entry<
 
 /// Sorts the `m` entries of `parts` (slices of entries in increasing
 /// sequence order, all with times in `lo..lo + 2^width_shift`) by key into
-/// `run`: a stable counting sort on time into about one slot per entry,
+/// `run`: a stable counting sort on time into one to two slots per entry,
 /// read straight from the parts, then an insertion sort on time alone
 /// (the counting sort is stable, so equal times are already in sequence
 /// order). Should the insertion sort have much to do (the entries crowd a
@@ -70,8 +70,10 @@ pub(super) fn sort_parts_into<'a, E: Clone + 'a, I>(
     I: Iterator<Item = &'a [Entry<E>]> + Clone,
 {
     debug_assert!(m >= 2);
-    // 2^k slots, k = ⌊log₂ m⌋ (at least 1, so the slot shift is below 64).
-    let k = (usize::BITS - 1 - m.leading_zeros()).min(width_shift);
+    // 2^k slots, k = ⌊log₂ m⌋ + 1: one to two per entry (fewer
+    // entries sharing a slot, for a longer prefix sum, which is cheaper).
+    // As m ≥ 2, k ≥ 2 or the slot shift is 0: either way it is below 64.
+    let k = (usize::BITS - m.leading_zeros()).min(width_shift);
     let shift = width_shift - k;
     let slots = 1usize << k;
     counts.clear();
