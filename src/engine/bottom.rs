@@ -78,9 +78,16 @@ pub(super) fn sort_parts_into<'a, E: Clone + 'a, I>(
     let slots = 1usize << k;
     counts.clear();
     counts.resize(slots, 0);
+    let counts = &mut counts[..slots];
+    // Every time lies in the range, so its slot is below `slots`; the mask
+    // only lets the compiler see it (no bounds check in the loops).
+    let slot = |e: &Entry<E>| {
+        debug_assert!((e.time() - lo) >> shift < slots as u64, "a time outside the range");
+        ((e.time() - lo) >> shift) as usize & (slots - 1)
+    };
     for part in parts.clone() {
         for e in part {
-            counts[((e.time() - lo) >> shift) as usize] += 1;
+            counts[slot(e)] += 1;
         }
     }
     let mut at = 0u32;
@@ -99,7 +106,7 @@ pub(super) fn sort_parts_into<'a, E: Clone + 'a, I>(
     }
     for part in parts {
         for e in part {
-            let c = &mut counts[((e.time() - lo) >> shift) as usize];
+            let c = &mut counts[slot(e)];
             run[*c as usize] = e.clone();
             *c += 1;
         }
