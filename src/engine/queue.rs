@@ -143,7 +143,7 @@ struct Rung {
     /// `start + cur × 2^shift`, kept up to date with `cur` (a push
     /// compares with it).
     low: u128,
-    /// At least `n` buckets; all empty while the rung is inactive.
+    /// At least `n` buckets; all empty while the rung is spare.
     buckets: Vec<Bucket>,
 }
 
@@ -176,10 +176,10 @@ pub struct EventQueue<E> {
     top_max: u64,
     /// Events at or after this time go to the top.
     top_start: u128,
-    /// `rungs[..active]` are in use, coarsest first; the rest keep their
-    /// bucket arrays for reuse.
+    /// The rungs in use, coarsest first.
     rungs: Vec<Rung>,
-    pub(super) active: usize,
+    /// Spent rungs, keeping their bucket arrays for reuse.
+    spare: Vec<Rung>,
     pub(super) chunks: Chunks<E>,
     /// A bucket on its way down.
     scratch: Vec<Entry<E>>,
@@ -210,7 +210,7 @@ impl<E: Clone> EventQueue<E> {
             top_max: 0,
             top_start: 0,
             rungs: Vec::new(),
-            active: 0,
+            spare: Vec::new(),
             chunks: Chunks { entries: Vec::new(), next: Vec::new(), free: NIL },
             scratch: Vec::new(),
             counts: Vec::new(),
@@ -235,6 +235,12 @@ impl<E: Clone> EventQueue<E> {
         let key = ((time.0 as u128) << 64) | self.seq as u128;
         self.seq += 1;
         key
+    }
+
+    /// The rungs in use.
+    #[cfg(test)]
+    pub(super) fn depth(&self) -> usize {
+        self.rungs.len()
     }
 
     /// Event slots allocated across the tiers (capacity, not contents).
@@ -272,7 +278,7 @@ impl<E: Clone> EventQueue<E> {
             self.top.push(e);
             return;
         }
-        for r in &mut self.rungs[..self.active] {
+        for r in &mut self.rungs {
             if t as u128 >= r.lower() {
                 let b = r.bucket(t);
                 self.chunks.push(&mut r.buckets[b], e);
@@ -339,7 +345,7 @@ impl<E: Clone> EventQueue<E> {
     #[inline(never)]
     fn refill(&mut self) {
         while self.bottom.is_empty() {
-            if self.active == 0 {
+            if self.rungs.is_empty() {
                 if self.top.is_empty() {
                     // Nothing pending: later pushes start a new top.
                     self.top_start = 0;
@@ -347,19 +353,21 @@ impl<E: Clone> EventQueue<E> {
                 }
                 let mut top = std::mem::take(&mut self.top);
                 let (lo, hi) = (self.top_min, self.top_max);
-                self.top_start = self.spread(0, lo, hi, &mut top);
+                self.top_start = self.spread(lo, hi, &mut top);
                 self.top = top;
                 self.top_min = u64::MAX;
                 self.top_max = 0;
                 continue;
             }
-            let k = self.active - 1;
+            let k = self.rungs.len() - 1;
+            let deeper = k + 1 < MAX_RUNGS;
             let r = &mut self.rungs[k];
             while r.cur < r.n && r.buckets[r.cur].len == 0 {
                 r.cur += 1;
             }
             if r.cur == r.n {
-                self.active -= 1;
+                let spent = self.rungs.pop().expect("a rung");
+                self.spare.push(spent);
                 continue;
             }
             let b = r.cur;
@@ -369,7 +377,8 @@ impl<E: Clone> EventQueue<E> {
             let end = (r.start as u128 + (((b + 1) as u128) << r.shift)).min(u64::MAX as u128 + 1);
             let (shift, len) = (r.shift, r.buckets[b].len);
             let crowded = len > RUN_MAX;
-            if !(crowded && shift > 0 && self.active < MAX_RUNGS) && len >= 2 {
+            let split = crowded && shift > 0 && deeper;
+            if !split && len >= 2 {
                 // The bucket's range: every entry in it has a time there.
                 let lo = (r.start as u128 + ((b as u128) << shift)) as u64;
                 let mut bucket = std::mem::replace(&mut r.buckets[b], EMPTY);
@@ -381,10 +390,10 @@ impl<E: Clone> EventQueue<E> {
             }
             let mut out = std::mem::take(&mut self.scratch);
             self.chunks.drain(&mut self.rungs[k].buckets[b], |e| out.push(e));
-            if crowded && shift > 0 && self.active < MAX_RUNGS {
+            if split {
                 let lo = out.iter().map(Entry::time).min().expect("a non-empty bucket");
                 if out.iter().any(|e| e.time() != lo) {
-                    self.spread(self.active, lo, (end - 1) as u64, &mut out);
+                    self.spread(lo, (end - 1) as u64, &mut out);
                     self.scratch = out;
                     continue;
                 }
@@ -395,18 +404,15 @@ impl<E: Clone> EventQueue<E> {
         }
     }
 
-    /// Activates rung `level` over times `lo..=hi`, sized for the events of
+    /// Adds a finest rung over times `lo..=hi`, sized for the events of
     /// `from`, and moves them into it. Returns the end of the rung's range.
-    fn spread(&mut self, level: usize, lo: u64, hi: u64, from: &mut Vec<Entry<E>>) -> u128 {
+    fn spread(&mut self, lo: u64, hi: u64, from: &mut Vec<Entry<E>>) -> u128 {
         let span = (hi - lo) as u128 + 1;
         let target = (from.len() as u64).clamp(1, MAX_BUCKETS) as u128;
         let width = span.div_ceil(target).next_power_of_two();
         let shift = width.trailing_zeros();
         let n = span.div_ceil(width) as usize;
-        if self.rungs.len() <= level {
-            self.rungs.push(Rung { start: 0, shift: 0, n: 0, cur: 0, low: 0, buckets: Vec::new() });
-        }
-        let r = &mut self.rungs[level];
+        let mut r = self.spare.pop().unwrap_or(Rung { start: 0, shift: 0, n: 0, cur: 0, low: 0, buckets: Vec::new() });
         if r.buckets.len() < n {
             r.buckets.resize(n, EMPTY);
         }
@@ -418,7 +424,7 @@ impl<E: Clone> EventQueue<E> {
             let b = r.bucket(e.time());
             self.chunks.push(&mut r.buckets[b], e);
         }
-        self.active = level + 1;
+        self.rungs.push(r);
         lo as u128 + ((n as u128) << shift)
     }
 }
