@@ -132,6 +132,12 @@ impl<E: Clone> Chunks<E> {
     }
 }
 
+/// A time bound of up to 2⁶⁴, clamped to `u64::MAX`.
+#[inline]
+fn clamp(t: u128) -> u64 {
+    t.min(u64::MAX as u128) as u64
+}
+
 /// One rung: `n` buckets of `1 << shift` ticks from `start`; buckets before
 /// `cur` are spent (their events were handed down).
 #[derive(Clone, Debug)]
@@ -141,8 +147,8 @@ struct Rung {
     n: usize,
     cur: usize,
     /// `start + cur × 2^shift`, kept up to date with `cur` (a push
-    /// compares with it).
-    low: u128,
+    /// compares with it), at most `u64::MAX` (see `EventQueue::top_start`).
+    low: u64,
     /// At least `n` buckets; all empty while the rung is spare.
     buckets: Vec<Bucket>,
 }
@@ -151,7 +157,7 @@ impl Rung {
     /// Lower edge of the unspent part: events from here on belong to this
     /// rung (or above); earlier ones go below.
     #[inline]
-    fn lower(&self) -> u128 {
+    fn lower(&self) -> u64 {
         self.low
     }
 
@@ -159,7 +165,7 @@ impl Rung {
     #[inline]
     fn set_cur(&mut self, cur: usize) {
         self.cur = cur;
-        self.low = self.start as u128 + ((cur as u128) << self.shift);
+        self.low = clamp(self.start as u128 + ((cur as u128) << self.shift));
     }
 
     #[inline]
@@ -174,8 +180,13 @@ pub struct EventQueue<E> {
     top: Vec<Entry<E>>,
     top_min: u64,
     top_max: u64,
-    /// Events at or after this time go to the top.
-    top_start: u128,
+    /// Events at or after this time go to the top: the end of the first
+    /// rung's range, clamped to `u64::MAX`. So a push at `u64::MAX` always
+    /// goes to the top, which keeps the order: events at that time reach
+    /// the tiers below only when the top is spread, which happens once they
+    /// are empty. (And a rung's clamped lower edge is compared only with
+    /// earlier times, for which the clamp changes nothing.)
+    top_start: u64,
     /// The rungs in use, coarsest first.
     rungs: Vec<Rung>,
     /// Spent rungs, keeping their bucket arrays for reuse.
@@ -272,14 +283,14 @@ impl<E: Clone> EventQueue<E> {
         self.len += 1;
         let e = Entry { key, event };
         let t = time.0;
-        if t as u128 >= self.top_start {
+        if t >= self.top_start {
             self.top_min = self.top_min.min(t);
             self.top_max = self.top_max.max(t);
             self.top.push(e);
             return;
         }
         for r in &mut self.rungs {
-            if t as u128 >= r.lower() {
+            if t >= r.lower() {
                 let b = r.bucket(t);
                 self.chunks.push(&mut r.buckets[b], e);
                 return;
@@ -353,7 +364,7 @@ impl<E: Clone> EventQueue<E> {
                 }
                 let mut top = std::mem::take(&mut self.top);
                 let (lo, hi) = (self.top_min, self.top_max);
-                self.top_start = self.spread(lo, hi, &mut top);
+                self.top_start = clamp(self.spread(lo, hi, &mut top));
                 self.top = top;
                 self.top_min = u64::MAX;
                 self.top_max = 0;
