@@ -43,12 +43,14 @@ const EMPTY: Bucket = Bucket { head: NIL, tail: NIL, len: 0 };
 
 impl<E: Clone> Chunks<E> {
     #[inline(always)]
-    fn push(&mut self, b: &mut Bucket, e: Entry<E>) {
+    fn push(&mut self, b: &mut Bucket, key: u128, event: E) {
         let fill = b.len as usize % CHUNK;
         if fill == 0 {
-            self.push_new_chunk(b, e);
+            self.push_new_chunk(b, Entry { key, event });
         } else {
-            self.entries[b.tail as usize * CHUNK + fill] = e;
+            let slot = &mut self.entries[b.tail as usize * CHUNK + fill];
+            slot.key = key;
+            slot.event = event;
             b.len += 1;
         }
     }
@@ -281,22 +283,21 @@ impl<E: Clone> EventQueue<E> {
     pub fn push(&mut self, time: Tick, event: E) {
         let key = self.key(time);
         self.len += 1;
-        let e = Entry { key, event };
         let t = time.0;
         if t >= self.top_start {
             self.top_min = self.top_min.min(t);
             self.top_max = self.top_max.max(t);
-            self.top.push(e);
+            self.top.push(Entry { key, event });
             return;
         }
         for r in &mut self.rungs {
             if t >= r.lower() {
                 let b = r.bucket(t);
-                self.chunks.push(&mut r.buckets[b], e);
+                self.chunks.push(&mut r.buckets[b], key, event);
                 return;
             }
         }
-        self.bottom.push(e);
+        self.bottom.push(Entry { key, event });
     }
 
     /// The time of the next event, if any.
@@ -433,7 +434,7 @@ impl<E: Clone> EventQueue<E> {
         r.set_cur(0);
         for e in from.drain(..) {
             let b = r.bucket(e.time());
-            self.chunks.push(&mut r.buckets[b], e);
+            self.chunks.push(&mut r.buckets[b], e.key, e.event);
         }
         self.rungs.push(r);
         lo as u128 + ((n as u128) << shift)
