@@ -290,14 +290,29 @@ impl<E: Clone> EventQueue<E> {
             self.top.push(Entry { key, event });
             return;
         }
-        for r in &mut self.rungs {
+        // Most pushes land in the first (coarsest) rung.
+        if let Some(r) = self.rungs.first_mut() {
             if t >= r.lower() {
                 let b = r.bucket(t);
                 self.chunks.push(&mut r.buckets[b], key, event);
                 return;
             }
         }
-        self.bottom.push(Entry { key, event });
+        self.push_below(t, Entry { key, event });
+    }
+
+    /// [`EventQueue::push`] below the first rung: into a finer rung or the
+    /// bottom.
+    #[inline(never)]
+    fn push_below(&mut self, t: u64, e: Entry<E>) {
+        for r in self.rungs.iter_mut().skip(1) {
+            if t >= r.lower() {
+                let b = r.bucket(t);
+                self.chunks.push(&mut r.buckets[b], e.key, e.event);
+                return;
+            }
+        }
+        self.bottom.push(e);
     }
 
     /// The time of the next event, if any.
