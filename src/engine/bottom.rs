@@ -52,6 +52,95 @@ pub(super) fn sort_into<E: Clone>(from: &mut Vec<Entry<E>>, run: &mut Vec<Entry<
     insertion_sort(run);
 }
 
+/// Sorts the `m` entries of `parts` (slices of entries in increasing
+/// sequence order, all with times in `lo..lo + 2^width_shift`) by key into
+/// `run`: a stable counting sort on time into one to two slots per entry,
+/// read straight from the parts, then an insertion sort on time alone
+/// (the counting sort is stable, so equal times are already in sequence
+/// order). Should the insertion sort have much to do (the entries crowd a
+/// small part of the range), a comparison sort takes over.
+pub(super) fn sort_parts_into<'a, E: Clone + 'a, I>(
+    parts: I,
+    m: usize,
+    lo: u64,
+    width_shift: u32,
+    run: &mut Vec<Entry<E>>,
+    counts: &mut Vec<u32>,
+) where
+    I: Iterator<Item = &'a [Entry<E>]> + Clone,
+{
+    debug_assert!(m >= 2);
+    // 2^k slots, k = ⌊log₂ m⌋ + 1: one to two per entry (fewer
+    // entries sharing a slot, for a longer prefix sum, which is cheaper).
+    // As m ≥ 2, k ≥ 2 or the slot shift is 0: either way it is below 64.
+    let k = (usize::BITS - m.leading_zeros()).min(width_shift);
+    let shift = width_shift - k;
+    let slots = 1usize << k;
+    counts.clear();
+    counts.resize(slots, 0);
+    let counts = &mut counts[..slots];
+    // Every time lies in the range, so its slot is below `slots`; the mask
+    // only lets the compiler see it (no bounds check in the loops).
+    let slot = |e: &Entry<E>| {
+        debug_assert!((e.time() - lo) >> shift < slots as u64, "a time outside the range");
+        ((e.time() - lo) >> shift) as usize & (slots - 1)
+    };
+    for part in parts.clone() {
+        for e in part {
+            counts[slot(e)] += 1;
+        }
+    }
+    let mut at = 0u32;
+    for c in counts.iter_mut() {
+        let n = *c;
+        *c = at;
+        at += n;
+    }
+    // Every slot of `run[..m]` is written below: stale entries left by the
+    // previous bucket need no clearing, only room.
+    if run.len() < m {
+        let first = parts.clone().next().expect("m ≥ 2 entries")[0].clone();
+        run.resize(m, first);
+    } else {
+        run.truncate(m);
+    }
+    for part in parts {
+        for e in part {
+            let c = &mut counts[slot(e)];
+            run[*c as usize] = e.clone();
+            *c += 1;
+        }
+    }
+    // Slots one tick wide come out sorted.
+    if shift > 0 && !insertion_sort_by_time(run) {
+        run.sort_unstable_by_key(|e| e.key);
+    }
+}
+
+/// An insertion sort on time alone: stable, so entries of equal time keep
+/// their (sequence) order. Gives up, returning false, when an entry is more
+/// than 32 places out of order (so at most 32 moves an entry).
+fn insertion_sort_by_time<E: Clone>(v: &mut [Entry<E>]) -> bool {
+    for i in 1..v.len() {
+        // After the counting sort most entries are already in place.
+        let t = v[i].time();
+        if v[i - 1].time() <= t {
+            continue;
+        }
+        let e = v[i].clone();
+        let mut j = i;
+        while j > 0 && v[j - 1].time() > t {
+            v[j] = v[j - 1].clone();
+            j -= 1;
+        }
+        v[j] = e;
+        if i - j > 32 {
+            return false;
+        }
+    }
+    true
+}
+
 fn insertion_sort<E: Clone>(v: &mut [Entry<E>]) {
     for i in 1..v.len() {
         // After the counting sort most entries are already in place.

@@ -2,7 +2,7 @@
 //! chunk pool, and the refill that hands the next bucket to the bottom tier;
 //! the public [`EventQueue`] with its stream slot.
 
-use super::bottom::{sort_into, Bottom};
+use super::bottom::{sort_into, sort_parts_into, Bottom};
 use super::entry::Entry;
 use super::heap::Heap;
 use crate::time::Tick;
@@ -43,12 +43,14 @@ const EMPTY: Bucket = Bucket { head: NIL, tail: NIL, len: 0 };
 
 impl<E: Clone> Chunks<E> {
     #[inline(always)]
-    fn push(&mut self, b: &mut Bucket, e: Entry<E>) {
+    fn push(&mut self, b: &mut Bucket, key: u128, event: E) {
         let fill = b.len as usize % CHUNK;
         if fill == 0 {
-            self.push_new_chunk(b, e);
+            self.push_new_chunk(b, Entry { key, event });
         } else {
-            self.entries[b.tail as usize * CHUNK + fill] = e;
+            let slot = &mut self.entries[b.tail as usize * CHUNK + fill];
+            slot.key = key;
+            slot.event = event;
             b.len += 1;
         }
     }
@@ -78,6 +80,38 @@ impl<E: Clone> Chunks<E> {
         b.len += 1;
     }
 
+    /// A bucket's entries in insertion order, as slices of its chunks.
+    #[inline]
+    fn parts<'a>(&'a self, b: &Bucket) -> impl Iterator<Item = &'a [Entry<E>]> + Clone + 'a {
+        let (mut left, mut c) = (b.len as usize, b.head);
+        std::iter::from_fn(move || {
+            if left == 0 {
+                return None;
+            }
+            let at = c as usize * CHUNK;
+            let k = left.min(CHUNK);
+            left -= k;
+            let part = &self.entries[at..at + k];
+            c = self.next[c as usize];
+            Some(part)
+        })
+    }
+
+    /// Frees a bucket's chunks, leaving it empty.
+    #[inline]
+    fn free(&mut self, b: &mut Bucket) {
+        let mut left = b.len as usize;
+        let mut c = b.head;
+        while left > 0 {
+            left = left.saturating_sub(CHUNK);
+            let next = self.next[c as usize];
+            self.next[c as usize] = self.free;
+            self.free = c;
+            c = next;
+        }
+        *b = EMPTY;
+    }
+
     /// Hands a bucket's entries to `f` (in insertion order) and frees its
     /// chunks.
     #[inline]
@@ -100,6 +134,12 @@ impl<E: Clone> Chunks<E> {
     }
 }
 
+/// A time bound of up to 2⁶⁴, clamped to `u64::MAX`.
+#[inline]
+fn clamp(t: u128) -> u64 {
+    t.min(u64::MAX as u128) as u64
+}
+
 /// One rung: `n` buckets of `1 << shift` ticks from `start`; buckets before
 /// `cur` are spent (their events were handed down).
 #[derive(Clone, Debug)]
@@ -109,9 +149,9 @@ struct Rung {
     n: usize,
     cur: usize,
     /// `start + cur × 2^shift`, kept up to date with `cur` (a push
-    /// compares with it).
-    low: u128,
-    /// At least `n` buckets; all empty while the rung is inactive.
+    /// compares with it), at most `u64::MAX` (see `EventQueue::top_start`).
+    low: u64,
+    /// At least `n` buckets; all empty while the rung is spare.
     buckets: Vec<Bucket>,
 }
 
@@ -119,7 +159,7 @@ impl Rung {
     /// Lower edge of the unspent part: events from here on belong to this
     /// rung (or above); earlier ones go below.
     #[inline]
-    fn lower(&self) -> u128 {
+    fn lower(&self) -> u64 {
         self.low
     }
 
@@ -127,7 +167,7 @@ impl Rung {
     #[inline]
     fn set_cur(&mut self, cur: usize) {
         self.cur = cur;
-        self.low = self.start as u128 + ((cur as u128) << self.shift);
+        self.low = clamp(self.start as u128 + ((cur as u128) << self.shift));
     }
 
     #[inline]
@@ -142,12 +182,17 @@ pub struct EventQueue<E> {
     top: Vec<Entry<E>>,
     top_min: u64,
     top_max: u64,
-    /// Events at or after this time go to the top.
-    top_start: u128,
-    /// `rungs[..active]` are in use, coarsest first; the rest keep their
-    /// bucket arrays for reuse.
+    /// Events at or after this time go to the top: the end of the first
+    /// rung's range, clamped to `u64::MAX`. So a push at `u64::MAX` always
+    /// goes to the top, which keeps the order: events at that time reach
+    /// the tiers below only when the top is spread, which happens once they
+    /// are empty. (And a rung's clamped lower edge is compared only with
+    /// earlier times, for which the clamp changes nothing.)
+    top_start: u64,
+    /// The rungs in use, coarsest first.
     rungs: Vec<Rung>,
-    pub(super) active: usize,
+    /// Spent rungs, keeping their bucket arrays for reuse.
+    spare: Vec<Rung>,
     pub(super) chunks: Chunks<E>,
     /// A bucket on its way down.
     scratch: Vec<Entry<E>>,
@@ -178,7 +223,7 @@ impl<E: Clone> EventQueue<E> {
             top_max: 0,
             top_start: 0,
             rungs: Vec::new(),
-            active: 0,
+            spare: Vec::new(),
             chunks: Chunks { entries: Vec::new(), next: Vec::new(), free: NIL },
             scratch: Vec::new(),
             counts: Vec::new(),
@@ -203,6 +248,12 @@ impl<E: Clone> EventQueue<E> {
         let key = ((time.0 as u128) << 64) | self.seq as u128;
         self.seq += 1;
         key
+    }
+
+    /// The rungs in use.
+    #[cfg(test)]
+    pub(super) fn depth(&self) -> usize {
+        self.rungs.len()
     }
 
     /// Event slots allocated across the tiers (capacity, not contents).
@@ -232,18 +283,32 @@ impl<E: Clone> EventQueue<E> {
     pub fn push(&mut self, time: Tick, event: E) {
         let key = self.key(time);
         self.len += 1;
-        let e = Entry { key, event };
         let t = time.0;
-        if t as u128 >= self.top_start {
+        if t >= self.top_start {
             self.top_min = self.top_min.min(t);
             self.top_max = self.top_max.max(t);
-            self.top.push(e);
+            self.top.push(Entry { key, event });
             return;
         }
-        for r in &mut self.rungs[..self.active] {
-            if t as u128 >= r.lower() {
+        // Most pushes land in the first (coarsest) rung.
+        if let Some(r) = self.rungs.first_mut() {
+            if t >= r.lower() {
                 let b = r.bucket(t);
-                self.chunks.push(&mut r.buckets[b], e);
+                self.chunks.push(&mut r.buckets[b], key, event);
+                return;
+            }
+        }
+        self.push_below(t, Entry { key, event });
+    }
+
+    /// [`EventQueue::push`] below the first rung: into a finer rung or the
+    /// bottom.
+    #[inline(never)]
+    fn push_below(&mut self, t: u64, e: Entry<E>) {
+        for r in self.rungs.iter_mut().skip(1) {
+            if t >= r.lower() {
+                let b = r.bucket(t);
+                self.chunks.push(&mut r.buckets[b], e.key, e.event);
                 return;
             }
         }
@@ -307,7 +372,7 @@ impl<E: Clone> EventQueue<E> {
     #[inline(never)]
     fn refill(&mut self) {
         while self.bottom.is_empty() {
-            if self.active == 0 {
+            if self.rungs.is_empty() {
                 if self.top.is_empty() {
                     // Nothing pending: later pushes start a new top.
                     self.top_start = 0;
@@ -315,19 +380,21 @@ impl<E: Clone> EventQueue<E> {
                 }
                 let mut top = std::mem::take(&mut self.top);
                 let (lo, hi) = (self.top_min, self.top_max);
-                self.top_start = self.spread(0, lo, hi, &mut top);
+                self.top_start = clamp(self.spread(lo, hi, &mut top));
                 self.top = top;
                 self.top_min = u64::MAX;
                 self.top_max = 0;
                 continue;
             }
-            let k = self.active - 1;
+            let k = self.rungs.len() - 1;
+            let deeper = k + 1 < MAX_RUNGS;
             let r = &mut self.rungs[k];
             while r.cur < r.n && r.buckets[r.cur].len == 0 {
                 r.cur += 1;
             }
             if r.cur == r.n {
-                self.active -= 1;
+                let spent = self.rungs.pop().expect("a rung");
+                self.spare.push(spent);
                 continue;
             }
             let b = r.cur;
@@ -335,13 +402,25 @@ impl<E: Clone> EventQueue<E> {
             // A finer rung must cover the rest of this bucket's range:
             // later pushes into that range land there.
             let end = (r.start as u128 + (((b + 1) as u128) << r.shift)).min(u64::MAX as u128 + 1);
-            let (shift, crowded) = (r.shift, r.buckets[b].len > RUN_MAX);
+            let (shift, len) = (r.shift, r.buckets[b].len);
+            let crowded = len > RUN_MAX;
+            let split = crowded && shift > 0 && deeper;
+            if !split && len >= 2 {
+                // The bucket's range: every entry in it has a time there.
+                let lo = (r.start as u128 + ((b as u128) << shift)) as u64;
+                let mut bucket = std::mem::replace(&mut r.buckets[b], EMPTY);
+                let parts = self.chunks.parts(&bucket);
+                self.bottom.pos = 0;
+                sort_parts_into(parts, len as usize, lo, shift, &mut self.bottom.run, &mut self.counts);
+                self.chunks.free(&mut bucket);
+                continue;
+            }
             let mut out = std::mem::take(&mut self.scratch);
             self.chunks.drain(&mut self.rungs[k].buckets[b], |e| out.push(e));
-            if crowded && shift > 0 && self.active < MAX_RUNGS {
+            if split {
                 let lo = out.iter().map(Entry::time).min().expect("a non-empty bucket");
                 if out.iter().any(|e| e.time() != lo) {
-                    self.spread(self.active, lo, (end - 1) as u64, &mut out);
+                    self.spread(lo, (end - 1) as u64, &mut out);
                     self.scratch = out;
                     continue;
                 }
@@ -352,18 +431,15 @@ impl<E: Clone> EventQueue<E> {
         }
     }
 
-    /// Activates rung `level` over times `lo..=hi`, sized for the events of
+    /// Adds a finest rung over times `lo..=hi`, sized for the events of
     /// `from`, and moves them into it. Returns the end of the rung's range.
-    fn spread(&mut self, level: usize, lo: u64, hi: u64, from: &mut Vec<Entry<E>>) -> u128 {
+    fn spread(&mut self, lo: u64, hi: u64, from: &mut Vec<Entry<E>>) -> u128 {
         let span = (hi - lo) as u128 + 1;
         let target = (from.len() as u64).clamp(1, MAX_BUCKETS) as u128;
         let width = span.div_ceil(target).next_power_of_two();
         let shift = width.trailing_zeros();
         let n = span.div_ceil(width) as usize;
-        if self.rungs.len() <= level {
-            self.rungs.push(Rung { start: 0, shift: 0, n: 0, cur: 0, low: 0, buckets: Vec::new() });
-        }
-        let r = &mut self.rungs[level];
+        let mut r = self.spare.pop().unwrap_or(Rung { start: 0, shift: 0, n: 0, cur: 0, low: 0, buckets: Vec::new() });
         if r.buckets.len() < n {
             r.buckets.resize(n, EMPTY);
         }
@@ -373,9 +449,9 @@ impl<E: Clone> EventQueue<E> {
         r.set_cur(0);
         for e in from.drain(..) {
             let b = r.bucket(e.time());
-            self.chunks.push(&mut r.buckets[b], e);
+            self.chunks.push(&mut r.buckets[b], e.key, e.event);
         }
-        self.active = level + 1;
+        self.rungs.push(r);
         lo as u128 + ((n as u128) << shift)
     }
 }

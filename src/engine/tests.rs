@@ -45,7 +45,7 @@ fn crowded_buckets_split_over_finer_rungs() {
     let mut got = Vec::new();
     let mut deepest = 0;
     while let Some((t, id)) = q.pop() {
-        deepest = deepest.max(q.active);
+        deepest = deepest.max(q.depth());
         got.push((t.0, id));
     }
     assert_eq!(got, expected);
