@@ -210,6 +210,37 @@ mod tests {
         ])
     }
 
+    /// The short path for flat segments gives exactly what the general
+    /// path gives (time and cursor), wherever the draw lands: inside the
+    /// segment, across its end, on a ramp, on a zero-rate stretch.
+    #[test]
+    fn short_path_agrees_with_the_general_path() {
+        let r = RateFn::from_segments(vec![
+            Segment { start: Tick::ZERO, rate: 10.0, slope: 0.0 },
+            Segment { start: Tick::from_secs(60), rate: 10.0, slope: 0.5 },
+            Segment { start: Tick::from_secs(120), rate: 40.0, slope: 0.0 },
+            Segment { start: Tick::from_secs(180), rate: 0.0, slope: 0.0 },
+            Segment { start: Tick::from_secs(200), rate: 25.0, slope: 0.0 },
+        ]);
+        let mut checked = 0;
+        for step in 0..2_000u64 {
+            let now = Tick(step * 110_503);
+            for e in [1e-9, 0.01, 0.37, 1.0, 4.2, 60.0, 700.0, 1e4] {
+                for start in 0..r.segs.len() {
+                    if r.segs[start].start > now {
+                        continue;
+                    }
+                    let (mut fast_cur, mut general_cur) = (start, start);
+                    let fast = r.next_arrival(now, &mut fast_cur, e);
+                    let general = r.next_arrival_general(now, &mut general_cur, e);
+                    assert_eq!((fast, fast_cur), (general, general_cur), "now {now:?}, e {e}, cursor {start}");
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 10_000);
+    }
+
     #[test]
     fn integral_of_a_ramp() {
         let r = ramp();
