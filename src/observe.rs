@@ -203,6 +203,12 @@ pub struct Observer {
     cur: usize,
     /// Start of bin `cur`: `cur × bin`.
     cur_start: u64,
+    /// The current bin's `busy_primary` area and peak not yet written to
+    /// `bins[cur]` (kept here, where an event reaches them without
+    /// indexing; written when the bin ends, which the run's last
+    /// `advance`, to the end, always reaches).
+    cur_busy_area: u128,
+    cur_peak: u64,
     pub waits: Histogram<u64>,
     pub wait_sum_us: u128,
     pub waits_n: u64,
@@ -229,6 +235,8 @@ impl Observer {
             boundary: bin.0.min(duration.0),
             cur: 0,
             cur_start: 0,
+            cur_busy_area: 0,
+            cur_peak: 0,
             waits: Histogram::new_with_bounds(1, 400 * 86_400 * 1_000_000, 3).expect("valid histogram bounds"),
             wait_sum_us: 0,
             waits_n: 0,
@@ -301,7 +309,7 @@ impl Observer {
     fn integrate_busy(&mut self, now: u64, last: u64, busy_primary: u64) {
         if now < self.boundary {
             let dt = (now - last) as u128;
-            self.bins[self.cur].areas.busy_primary += busy_primary as u128 * dt;
+            self.cur_busy_area += busy_primary as u128 * dt;
             self.last = now;
         } else {
             self.cross_bins(now, busy_primary);
@@ -329,6 +337,9 @@ impl Observer {
     /// every bin that ends by `now` gets the rest of every span.
     #[inline(never)]
     fn cross_bins(&mut self, now: u64, busy_primary: u64) {
+        let b = &mut self.bins[self.cur];
+        b.areas.busy_primary += std::mem::take(&mut self.cur_busy_area);
+        b.peak_busy_primary = b.peak_busy_primary.max(self.cur_peak);
         let mut last = self.last;
         loop {
             let boundary = self.boundary;
@@ -355,6 +366,7 @@ impl Observer {
             self.boundary = (self.cur_start + self.bin).min(self.end);
             self.bins[self.cur].peak_busy_primary = busy_primary;
         }
+        self.cur_peak = self.bins[self.cur].peak_busy_primary;
         self.last = last;
     }
 
@@ -370,8 +382,7 @@ impl Observer {
     /// Notes the levels right after a change (for peaks).
     #[inline]
     pub fn peaks(&mut self, levels: &Levels) {
-        let b = &mut self.bins[self.cur];
-        b.peak_busy_primary = b.peak_busy_primary.max(levels.busy_primary);
+        self.cur_peak = self.cur_peak.max(levels.busy_primary);
         self.peak_busy_primary = self.peak_busy_primary.max(levels.busy_primary);
         let in_system = levels.busy_primary + levels.fallback_busy + levels.waiting;
         self.peak_in_system = self.peak_in_system.max(in_system);
