@@ -18,8 +18,10 @@ const I64_LIMIT: f64 = 9_223_372_036_854_775_808.0;
 /// of line.
 #[inline(always)]
 pub fn truncate_u64(x: f64) -> u64 {
-    if x >= 0.0 && x < I64_LIMIT {
-        // SAFETY: `x` is finite and in [0, 2⁶³), so it truncates to a
+    // One integer comparison: the bits of a non-negative float order like
+    // the float; a negative one (sign bit set) or a NaN compares above.
+    if x.to_bits() < I64_LIMIT.to_bits() {
+        // SAFETY: `x` is finite and in [+0, 2⁶³), so it truncates to a
         // representable `i64`, exactly as `as u64` would truncate it.
         unsafe { x.to_int_unchecked::<i64>() as u64 }
     } else {
@@ -256,6 +258,21 @@ mod tests {
             assert_eq!(parse_duration(long), Err(TimeParseError::OutOfRange(long.into())), "{long}");
         }
         assert!(parse_duration("11574d").is_ok(), "just under 10^12 s");
+    }
+
+    /// `truncate_u64` is `as u64` for every kind of float: signs, zeros,
+    /// NaN, infinities, subnormals, around 2⁶³ and 2⁶⁴.
+    #[test]
+    fn truncation_matches_as_u64() {
+        let mut xs = vec![0.0, -0.0, -1.0, -0.5, f64::NAN, -f64::NAN, f64::INFINITY, f64::NEG_INFINITY];
+        xs.extend([f64::MIN_POSITIVE, 5e-324, 0.999_999, 1.0, 1.5, 2.0f64.powi(53) + 2.0, f64::MAX, f64::MIN]);
+        for p in [52, 53, 62, 63, 64, 65] {
+            let c = 2.0f64.powi(p);
+            xs.extend([c, c * (1.0 - f64::EPSILON), c * (1.0 + 2.0 * f64::EPSILON), -c]);
+        }
+        for x in xs {
+            assert_eq!(truncate_u64(x), x as u64, "{x:e}");
+        }
     }
 
     /// The fast conversion gives what a plain saturating `as u64` of the
