@@ -26,7 +26,8 @@ const NIL: u32 = u32::MAX;
 pub(super) struct Chunks<E> {
     /// Chunk `c` is `entries[c * CHUNK..(c + 1) * CHUNK]`.
     entries: Vec<Entry<E>>,
-    /// The next chunk of the same bucket, or of the free list.
+    /// The next chunk of the same bucket (stale after its last one: a
+    /// bucket ends where its count says), or of the free list.
     pub(super) next: Vec<u32>,
     free: u32,
 }
@@ -70,7 +71,6 @@ impl<E: Clone> Chunks<E> {
             self.next.push(NIL);
             c
         };
-        self.next[c as usize] = NIL;
         if b.len == 0 {
             b.head = c;
         } else {
