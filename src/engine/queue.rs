@@ -12,6 +12,7 @@ use crate::time::Tick;
 const RUN_MAX: u32 = 8192;
 /// Most buckets in one rung.
 pub(super) const MAX_BUCKETS: u64 = 1024;
+const _: () = assert!(MAX_BUCKETS.is_power_of_two(), "bucket indices are masked with it");
 /// Most rungs; past this depth a bucket goes to the bottom whole.
 const MAX_RUNGS: usize = 8;
 /// Entries per chunk of bucket storage.
@@ -151,8 +152,10 @@ struct Rung {
     /// `start + cur × 2^shift`, kept up to date with `cur` (a push
     /// compares with it), at most `u64::MAX` (see `EventQueue::top_start`).
     low: u64,
-    /// At least `n` buckets; all empty while the rung is spare.
-    buckets: Vec<Bucket>,
+    /// `MAX_BUCKETS` buckets, the first `n` in use; all empty while the
+    /// rung is spare. A fixed size, so a bucket index masked to it needs no
+    /// bounds check.
+    buckets: Box<[Bucket; MAX_BUCKETS as usize]>,
 }
 
 impl Rung {
@@ -172,7 +175,11 @@ impl Rung {
 
     #[inline]
     fn bucket(&self, time: u64) -> usize {
-        ((time - self.start) >> self.shift) as usize
+        let b = ((time - self.start) >> self.shift) as usize;
+        debug_assert!(b < self.n, "a time past the rung");
+        // A no-op (`n ≤ MAX_BUCKETS`) that lets the compiler drop the
+        // bounds check.
+        b & (MAX_BUCKETS as usize - 1)
     }
 }
 
@@ -439,10 +446,15 @@ impl<E: Clone> EventQueue<E> {
         let width = span.div_ceil(target).next_power_of_two();
         let shift = width.trailing_zeros();
         let n = span.div_ceil(width) as usize;
-        let mut r = self.spare.pop().unwrap_or(Rung { start: 0, shift: 0, n: 0, cur: 0, low: 0, buckets: Vec::new() });
-        if r.buckets.len() < n {
-            r.buckets.resize(n, EMPTY);
-        }
+        let mut r = self.spare.pop().unwrap_or_else(|| Rung {
+            start: 0,
+            shift: 0,
+            n: 0,
+            cur: 0,
+            low: 0,
+            buckets: Box::new([EMPTY; MAX_BUCKETS as usize]),
+        });
+        debug_assert!(n <= MAX_BUCKETS as usize);
         r.start = lo;
         r.shift = shift;
         r.n = n;
