@@ -357,19 +357,45 @@ impl<E: Clone> EventQueue<E> {
         if self.bottom.is_empty() {
             self.refill();
         }
-        let bottom = self.bottom.peek();
-        if let Some(s) = &self.stream {
-            if bottom.is_none_or(|(h, _)| s.key < h) {
-                if s.key >= limit {
+        let heap_key = self.bottom.heap.peek_key();
+        if let Some(r) = self.bottom.run.get(self.bottom.pos) {
+            let key = r.key;
+            // The common case: the sorted run holds the bottom's minimum.
+            if heap_key.is_none_or(|h| key < h) {
+                if self.stream.as_ref().is_some_and(|s| s.key < key) {
+                    return self.pop_stream(limit);
+                }
+                if key >= limit {
                     return None;
                 }
-                let e = self.stream.take().expect("checked");
-                return Some((Tick(e.time()), e.event));
+                let event = r.event.clone();
+                self.bottom.pos += 1;
+                self.len -= 1;
+                return Some((Tick((key >> 64) as u64), event));
             }
         }
-        let (key, from_run) = bottom.filter(|&(k, _)| k < limit)?;
-        self.len -= 1;
-        Some((Tick((key >> 64) as u64), self.bottom.take(from_run)))
+        // The side heap's minimum, or nothing below the stream slot.
+        match heap_key {
+            Some(h) if self.stream.as_ref().is_none_or(|s| h < s.key) => {
+                if h >= limit {
+                    return None;
+                }
+                self.len -= 1;
+                Some((Tick((h >> 64) as u64), self.bottom.take(false)))
+            }
+            _ => self.pop_stream(limit),
+        }
+    }
+
+    /// Removes and returns the stream slot's event if there is one below
+    /// `limit`.
+    #[inline(always)]
+    fn pop_stream(&mut self, limit: u128) -> Option<(Tick, E)> {
+        if self.stream.as_ref()?.key >= limit {
+            return None;
+        }
+        let e = self.stream.take().expect("checked");
+        Some((Tick(e.time()), e.event))
     }
 
     /// Sorts the next bucket's events into the empty bottom, splitting
