@@ -1,5 +1,6 @@
 //! The bottom tier of the ladder queue: the bucket being delivered, sorted
-//! by packed key (counting sort, then insertion sort), beside the side heap.
+//! by packed key (counting sort with insertion within a slot), beside the
+//! side heap.
 
 use super::entry::Entry;
 use super::heap::Heap;
