@@ -1,5 +1,6 @@
 //! The bottom tier of the ladder queue: the bucket being delivered, sorted
-//! by packed key (counting sort, then insertion sort), beside the side heap.
+//! by packed key (counting sort with insertion within a slot), beside the
+//! side heap.
 
 use super::entry::Entry;
 use super::heap::Heap;
@@ -55,10 +56,10 @@ pub(super) fn sort_into<E: Clone>(from: &mut Vec<Entry<E>>, run: &mut Vec<Entry<
 /// Sorts the `m` entries of `parts` (slices of entries in increasing
 /// sequence order, all with times in `lo..lo + 2^width_shift`) by key into
 /// `run`: a stable counting sort on time into one to two slots per entry,
-/// read straight from the parts, then an insertion sort on time alone
-/// (the counting sort is stable, so equal times are already in sequence
-/// order). Should the insertion sort have much to do (the entries crowd a
-/// small part of the range), a comparison sort takes over.
+/// read straight from the parts, each entry inserted by time among those
+/// already in its slot (so equal times stay in sequence order). Should a
+/// slot be crowded (an entry more than 32 places out of order), a
+/// comparison sort finishes the job.
 pub(super) fn sort_parts_into<'a, E: Clone + 'a, I>(
     parts: I,
     m: usize,
@@ -77,8 +78,10 @@ pub(super) fn sort_parts_into<'a, E: Clone + 'a, I>(
     let shift = width_shift - k;
     let slots = 1usize << k;
     counts.clear();
-    counts.resize(slots, 0);
-    let counts = &mut counts[..slots];
+    counts.resize(2 * slots, 0);
+    // The next free place of each slot, and where it starts.
+    let (counts, starts) = counts.split_at_mut(slots);
+    let starts = &mut starts[..slots];
     // Every time lies in the range, so its slot is below `slots`; the mask
     // only lets the compiler see it (no bounds check in the loops).
     let slot = |e: &Entry<E>| {
@@ -96,6 +99,7 @@ pub(super) fn sort_parts_into<'a, E: Clone + 'a, I>(
         *c = at;
         at += n;
     }
+    starts.copy_from_slice(counts);
     // Every slot of `run[..m]` is written below: stale entries left by the
     // previous bucket need no clearing, only room.
     if run.len() < m {
@@ -104,41 +108,29 @@ pub(super) fn sort_parts_into<'a, E: Clone + 'a, I>(
     } else {
         run.truncate(m);
     }
+    let run = &mut run[..m];
+    let mut crowded = false;
     for part in parts {
         for e in part {
-            let c = &mut counts[slot(e)];
-            run[*c as usize] = e.clone();
-            *c += 1;
+            let s = slot(e);
+            let c = counts[s] as usize;
+            counts[s] += 1;
+            let (start, t) = (starts[s] as usize, e.time());
+            let mut j = c;
+            while j > start && run[j - 1].time() > t {
+                if c - j == 32 {
+                    crowded = true;
+                    break;
+                }
+                run[j] = run[j - 1].clone();
+                j -= 1;
+            }
+            run[j] = e.clone();
         }
     }
-    // Slots one tick wide come out sorted.
-    if shift > 0 && !insertion_sort_by_time(run) {
+    if crowded {
         run.sort_unstable_by_key(|e| e.key);
     }
-}
-
-/// An insertion sort on time alone: stable, so entries of equal time keep
-/// their (sequence) order. Gives up, returning false, when an entry is more
-/// than 32 places out of order (so at most 32 moves an entry).
-fn insertion_sort_by_time<E: Clone>(v: &mut [Entry<E>]) -> bool {
-    for i in 1..v.len() {
-        // After the counting sort most entries are already in place.
-        let t = v[i].time();
-        if v[i - 1].time() <= t {
-            continue;
-        }
-        let e = v[i].clone();
-        let mut j = i;
-        while j > 0 && v[j - 1].time() > t {
-            v[j] = v[j - 1].clone();
-            j -= 1;
-        }
-        v[j] = e;
-        if i - j > 32 {
-            return false;
-        }
-    }
-    true
 }
 
 fn insertion_sort<E: Clone>(v: &mut [Entry<E>]) {

@@ -22,9 +22,10 @@
 //!   events); buckets are consumed in time order, and one that holds more
 //!   than [`RUN_MAX`] events is spread over a new, finer rung;
 //! - **bottom**: the bucket being delivered, sorted by the packed key
-//!   `(time << 64) | sequence` (a counting sort on time, finished by an
-//!   insertion sort), beside a small 4-ary min-heap for events pushed into
-//!   its range meanwhile. This is where the exact `(time, sequence)` order
+//!   `(time << 64) | sequence` (a counting sort on time read straight from
+//!   the bucket's chunks, each entry inserted among those of its slot),
+//!   beside a small 4-ary min-heap for events pushed into its range
+//!   meanwhile. This is where the exact `(time, sequence)` order
 //!   is settled, so the contract holds whatever the bucket widths.
 //!
 //! When the bottom runs dry it is refilled from the next non-empty bucket

@@ -12,6 +12,7 @@ use crate::time::Tick;
 const RUN_MAX: u32 = 8192;
 /// Most buckets in one rung.
 pub(super) const MAX_BUCKETS: u64 = 1024;
+const _: () = assert!(MAX_BUCKETS.is_power_of_two(), "bucket indices are masked with it");
 /// Most rungs; past this depth a bucket goes to the bottom whole.
 const MAX_RUNGS: usize = 8;
 /// Entries per chunk of bucket storage.
@@ -26,7 +27,8 @@ const NIL: u32 = u32::MAX;
 pub(super) struct Chunks<E> {
     /// Chunk `c` is `entries[c * CHUNK..(c + 1) * CHUNK]`.
     entries: Vec<Entry<E>>,
-    /// The next chunk of the same bucket, or of the free list.
+    /// The next chunk of the same bucket (stale after its last one: a
+    /// bucket ends where its count says), or of the free list.
     pub(super) next: Vec<u32>,
     free: u32,
 }
@@ -70,7 +72,6 @@ impl<E: Clone> Chunks<E> {
             self.next.push(NIL);
             c
         };
-        self.next[c as usize] = NIL;
         if b.len == 0 {
             b.head = c;
         } else {
@@ -151,8 +152,10 @@ struct Rung {
     /// `start + cur × 2^shift`, kept up to date with `cur` (a push
     /// compares with it), at most `u64::MAX` (see `EventQueue::top_start`).
     low: u64,
-    /// At least `n` buckets; all empty while the rung is spare.
-    buckets: Vec<Bucket>,
+    /// `MAX_BUCKETS` buckets, the first `n` in use; all empty while the
+    /// rung is spare. A fixed size, so a bucket index masked to it needs no
+    /// bounds check.
+    buckets: Box<[Bucket; MAX_BUCKETS as usize]>,
 }
 
 impl Rung {
@@ -172,7 +175,11 @@ impl Rung {
 
     #[inline]
     fn bucket(&self, time: u64) -> usize {
-        ((time - self.start) >> self.shift) as usize
+        let b = ((time - self.start) >> self.shift) as usize;
+        debug_assert!(b < self.n, "a time past the rung");
+        // A no-op (`n ≤ MAX_BUCKETS`) that lets the compiler drop the
+        // bounds check.
+        b & (MAX_BUCKETS as usize - 1)
     }
 }
 
@@ -350,19 +357,45 @@ impl<E: Clone> EventQueue<E> {
         if self.bottom.is_empty() {
             self.refill();
         }
-        let bottom = self.bottom.peek();
-        if let Some(s) = &self.stream {
-            if bottom.is_none_or(|(h, _)| s.key < h) {
-                if s.key >= limit {
+        let heap_key = self.bottom.heap.peek_key();
+        if let Some(r) = self.bottom.run.get(self.bottom.pos) {
+            let key = r.key;
+            // The common case: the sorted run holds the bottom's minimum.
+            if heap_key.is_none_or(|h| key < h) {
+                if self.stream.as_ref().is_some_and(|s| s.key < key) {
+                    return self.pop_stream(limit);
+                }
+                if key >= limit {
                     return None;
                 }
-                let e = self.stream.take().expect("checked");
-                return Some((Tick(e.time()), e.event));
+                let event = r.event.clone();
+                self.bottom.pos += 1;
+                self.len -= 1;
+                return Some((Tick((key >> 64) as u64), event));
             }
         }
-        let (key, from_run) = bottom.filter(|&(k, _)| k < limit)?;
-        self.len -= 1;
-        Some((Tick((key >> 64) as u64), self.bottom.take(from_run)))
+        // The side heap's minimum, or nothing below the stream slot.
+        match heap_key {
+            Some(h) if self.stream.as_ref().is_none_or(|s| h < s.key) => {
+                if h >= limit {
+                    return None;
+                }
+                self.len -= 1;
+                Some((Tick((h >> 64) as u64), self.bottom.take(false)))
+            }
+            _ => self.pop_stream(limit),
+        }
+    }
+
+    /// Removes and returns the stream slot's event if there is one below
+    /// `limit`.
+    #[inline(always)]
+    fn pop_stream(&mut self, limit: u128) -> Option<(Tick, E)> {
+        if self.stream.as_ref()?.key >= limit {
+            return None;
+        }
+        let e = self.stream.take().expect("checked");
+        Some((Tick(e.time()), e.event))
     }
 
     /// Sorts the next bucket's events into the empty bottom, splitting
@@ -439,10 +472,15 @@ impl<E: Clone> EventQueue<E> {
         let width = span.div_ceil(target).next_power_of_two();
         let shift = width.trailing_zeros();
         let n = span.div_ceil(width) as usize;
-        let mut r = self.spare.pop().unwrap_or(Rung { start: 0, shift: 0, n: 0, cur: 0, low: 0, buckets: Vec::new() });
-        if r.buckets.len() < n {
-            r.buckets.resize(n, EMPTY);
-        }
+        let mut r = self.spare.pop().unwrap_or_else(|| Rung {
+            start: 0,
+            shift: 0,
+            n: 0,
+            cur: 0,
+            low: 0,
+            buckets: Box::new([EMPTY; MAX_BUCKETS as usize]),
+        });
+        debug_assert!(n <= MAX_BUCKETS as usize);
         r.start = lo;
         r.shift = shift;
         r.n = n;

@@ -1,7 +1,7 @@
 //! Tests of the event queue: tie order, crowded buckets over finer rungs,
-//! the bottom's sort, and a sorted reference under mixed pushes and pops.
+//! the bottom's sorts, and a sorted reference under mixed pushes and pops.
 
-use super::bottom::sort_into;
+use super::bottom::{sort_into, sort_parts_into};
 use super::entry::Entry;
 use super::queue::{CHUNK, MAX_BUCKETS};
 use super::*;
@@ -191,6 +191,33 @@ proptest! {
         sort_into(&mut from, &mut run, &mut counts);
         prop_assert!(from.is_empty());
         prop_assert_eq!(run.iter().map(|e| e.key).collect::<Vec<_>>(), want);
+    }
+
+    /// The bucket sort straight from a bucket's parts: entries in sequence
+    /// order with times in the bucket's range, spread, clustered (crowded
+    /// slots, the comparison-sort finish) or all at one tick, come out in
+    /// key order, none lost.
+    #[test]
+    fn sort_parts_into_orders_by_key(
+        times in proptest::collection::vec(0u64..1000, 2..400),
+        scale in 0u32..40,
+        width_shift in 0u32..=64,
+        part in 1usize..20,
+        base in any::<u64>(),
+    ) {
+        let width = if width_shift == 64 { u64::MAX } else { (1u64 << width_shift) - 1 };
+        let lo = if width_shift == 64 { 0 } else { base & !width };
+        let entries: Vec<Entry<usize>> = times
+            .iter()
+            .enumerate()
+            .map(|(i, &t)| Entry { key: (((lo + ((t << scale) & width)) as u128) << 64) | i as u128, event: i })
+            .collect();
+        let mut want: Vec<u128> = entries.iter().map(|e| e.key).collect();
+        want.sort_unstable();
+        let (mut run, mut counts) = (Vec::new(), Vec::new());
+        sort_parts_into(entries.chunks(part), entries.len(), lo, width_shift, &mut run, &mut counts);
+        prop_assert_eq!(run.iter().map(|e| e.key).collect::<Vec<_>>(), want);
+        prop_assert!(run.iter().all(|e| e.key as u64 as usize == e.event), "each key keeps its event");
     }
 
     #[test]
