@@ -313,6 +313,30 @@ pub fn median_secs(mut f: impl FnMut(), runs: usize) -> f64 {
     t[t.len() / 2]
 }
 
+/// `f` and `g` timed alternately, `runs` times each (after one untimed run
+/// of each): their median wall-clock seconds, and the median of the
+/// pairwise ratios `g / f` — each pair timed at nearly the same moment, so
+/// the ratio holds steady while the machine's speed drifts.
+pub fn paired_medians(mut f: impl FnMut(), mut g: impl FnMut(), runs: usize) -> (f64, f64, f64) {
+    f();
+    g();
+    let time = |h: &mut dyn FnMut()| {
+        let s = Instant::now();
+        h();
+        s.elapsed().as_secs_f64()
+    };
+    let pairs: Vec<(f64, f64)> = (0..runs.max(1)).map(|_| (time(&mut f), time(&mut g))).collect();
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    (
+        median(pairs.iter().map(|p| p.0).collect()),
+        median(pairs.iter().map(|p| p.1).collect()),
+        median(pairs.iter().map(|p| p.1 / p.0).collect()),
+    )
+}
+
 /// One simulated run of `sc`, its result kept from being optimised away.
 pub fn run_once(sc: &Scenario) {
     black_box(simulate(sc, 0, RunOptions::default()));
