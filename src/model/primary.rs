@@ -317,8 +317,9 @@ impl Primary {
         if left == 0 {
             return (cancelled, 0);
         }
-        let mut ready: Vec<u32> =
-            (self.protected..self.workers.len() as u32).filter(|&w| self.workers[w as usize].state == WState::Ready).collect();
+        let mut ready: Vec<u32> = (self.protected..self.workers.len() as u32)
+            .filter(|&w| self.workers[w as usize].state == WState::Ready)
+            .collect();
         match self.victim {
             Victim::Newest => ready.sort_by_key(|&w| std::cmp::Reverse(self.ready_seq[w as usize])),
             Victim::LeastLoaded => ready.sort_by_key(|&w| (self.workers[w as usize].load, w)),
