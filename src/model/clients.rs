@@ -227,7 +227,7 @@ impl Sim<'_> {
         if let Some(t) = self.reported(now) {
             self.obs.attempt(t, r.class);
         }
-        self.route(now, r.seq, r.class, r.duration, false, q);
+        self.route::<false>(now, r.seq, r.class, r.duration, false, q);
     }
 
     /// The client of waiting attempt `id` hangs up; the attempt stays queued.

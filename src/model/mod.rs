@@ -116,6 +116,10 @@ struct Sim<'s> {
     failing_free: Vec<u32>,
     /// Timeouts and retries, with `[clients]`.
     clients: Option<Clients<'s>>,
+    /// None of `[clients]`, patience, `max_wait`, per-call records or
+    /// per-worker call lists: an arrival's routing skips their tests
+    /// (`route::<true>`). Fixed for the run.
+    plain: bool,
 }
 
 impl<'s> Sim<'s> {
@@ -202,24 +206,42 @@ impl<'s> Sim<'s> {
         self.calls_seen += 1;
         let Call { class, duration, .. } = self.calls.complete(a);
         let seq = self.calls_seen - 1;
-        self.first_attempt(now, seq, class);
-        self.route(now, seq, class, duration, true, q);
+        if self.plain {
+            self.route::<true>(now, seq, class, duration, true, q);
+        } else {
+            self.first_attempt(now, seq, class);
+            self.route::<false>(now, seq, class, duration, true, q);
+        }
     }
 
     /// Routes an attempt of call `seq` made at `now`; `arrival`: it is the
-    /// call's arrival, which the observer counts here.
+    /// call's arrival, which the observer counts here. `PLAIN`: the run has
+    /// none of the mechanisms `Sim::plain` lists, and this instance of the
+    /// same code leaves out their tests.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
-    fn route(&mut self, now: Tick, seq: u64, class: u16, duration: Tick, arrival: bool, q: &mut EventQueue<Ev>) {
+    fn route<const PLAIN: bool>(
+        &mut self,
+        now: Tick,
+        seq: u64,
+        class: u16,
+        duration: Tick,
+        arrival: bool,
+        q: &mut EventQueue<Ev>,
+    ) {
         let adm = &self.sc.admission;
         // The call leaves the queue at the earlier of its caller's patience
         // and the system's limit (`None`: it waits until served).
-        let wait_limit = match (adm.patience.as_ref().map(|p| p.sample(&mut self.rng.patience)), adm.max_wait) {
-            (Some(p), Some(m)) => Some(p.min(m)),
-            (p, m) => p.or(m),
+        let wait_limit = if PLAIN {
+            None
+        } else {
+            match (adm.patience.as_ref().map(|p| p.sample(&mut self.rng.patience)), adm.max_wait) {
+                (Some(p), Some(m)) => Some(p.min(m)),
+                (p, m) => p.or(m),
+            }
         };
         // Outcomes count in the bin of the call's first attempt.
-        let first = self.first_of(seq, now);
+        let first = if PLAIN { now } else { self.first_of(seq, now) };
         let rep = self.reported(first);
         if let Some(w) = self.primary.try_admit() {
             if let Some(since) = self.saturated_since.take() {
@@ -227,8 +249,14 @@ impl<'s> Sim<'s> {
                     self.saturation.push((since, now));
                 }
             }
-            self.start_primary(w, now, first, duration, class, seq, q);
-            self.settled(seq);
+            if PLAIN {
+                // No list of calls per worker, no records, no clients.
+                let end = now.saturating_add(duration);
+                q.push(end, Ev::PrimaryEnd { worker: w, generation: self.primary.generation(w) });
+            } else {
+                self.start_primary(w, now, first, duration, class, seq, q);
+                self.settled(seq);
+            }
             if let Some(t) = rep {
                 // An arrival's first attempt: `first` is `now`, so the
                 // arrival and the service count in one group pass.
@@ -353,7 +381,7 @@ impl<'s> Sim<'s> {
 impl Handler for Sim<'_> {
     type Event = Ev;
 
-    #[inline]
+    #[inline(always)]
     fn handle(&mut self, now: Tick, ev: Ev, q: &mut EventQueue<Ev>) {
         if now > self.warm {
             let t = Tick(now.0 - self.warm.0);
@@ -500,7 +528,13 @@ fn run_with<'s>(
         failing_starts: Vec::new(),
         failing_free: Vec::new(),
         clients: sc.clients.as_ref().map(|c| Clients::new(c, seed, run)),
+        plain: false,
     };
+    sim.plain = sim.clients.is_none()
+        && sc.admission.patience.is_none()
+        && sc.admission.max_wait.is_none()
+        && sim.record.is_none()
+        && !sim.primary.tracking();
     let mut q = EventQueue::with_capacity(sc.initial_slots().min(1 << 20) as usize + 16);
     if sc.initial_calls > 0 {
         // Calls already in service: durations drawn afresh from the class

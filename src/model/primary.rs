@@ -154,6 +154,7 @@ impl Primary {
         !self.free.is_empty()
     }
 
+    #[inline(always)]
     fn free_insert(&mut self, w: u32) {
         self.workers[w as usize].free_pos = self.free.len() as u32;
         self.free.push(w);

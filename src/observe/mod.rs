@@ -256,7 +256,7 @@ impl Observer {
 
     /// The bin of `t`; most outcomes are counted at the current time, in
     /// the current bin, which needs no division.
-    #[inline]
+    #[inline(always)]
     fn bin_of(&self, t: Tick) -> usize {
         if t.0.wrapping_sub(self.cur_start) < self.bin {
             return self.cur;
