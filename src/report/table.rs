@@ -36,18 +36,41 @@ pub const MAIN: [&str; 18] = [
     "cost_total",
 ];
 
+/// With `[clients]`: the attempts after `abandoned`, the calls still
+/// retrying and the recovery after the costs.
+const ATTEMPTS: [&str; 3] = ["attempts", "retries", "retry_amplification"];
+const RETRY_END: [&str; 2] = ["retrying_end", "recovery_time_s"];
+
 /// The rows of the table: [`MAIN`], with the service levels, `asa_s` and
-/// `abandon_rate` after `wait_p95_s` when the scenario has thresholds.
+/// `abandon_rate` after `wait_p95_s` when the scenario has thresholds, and
+/// the attempt rows when its callers retry.
 fn rows(sc: &Scenario) -> Vec<String> {
-    let mut rows = Vec::with_capacity(MAIN.len() + 4);
+    let mut rows = Vec::with_capacity(MAIN.len() + 9);
+    let retries = sc.clients.is_some();
     for m in MAIN {
         rows.push(m.to_string());
         if m == "wait_p95_s" && !sc.service_levels.is_empty() {
             rows.extend(sc.service_levels.iter().map(|(label, _)| format!("service_level_{label}")));
             rows.extend(["asa_s".to_string(), "abandon_rate".to_string()]);
         }
+        if m == "abandoned" && retries {
+            rows.extend(ATTEMPTS.map(String::from));
+        }
+    }
+    if retries {
+        rows.extend(RETRY_END.map(String::from));
     }
     rows
+}
+
+/// A metric that applies only in some runs (`recovery_time_s`: only where
+/// the run recovered) says in how many.
+fn cell_of(s: &Stat, runs: usize) -> String {
+    match s.n {
+        0 => format!("never (0/{runs} runs)"),
+        n if n < runs => format!("{} ({n}/{runs} runs)", cell(s)),
+        _ => cell(s),
+    }
 }
 
 /// The table printed by `surgesim run`.
@@ -70,7 +93,8 @@ pub fn render(sc: &Scenario, agg: &Aggregate) -> String {
     let window = sc.window.map(|(a, b)| {
         format!("window {}..{}", format_day_clock(cs + a.as_secs_f64()), format_day_clock(cs + b.as_secs_f64()))
     });
-    let width = MAIN.iter().map(|m| m.len()).max().unwrap_or(0) + 2;
+    let rows = rows(sc);
+    let width = rows.iter().map(|m| m.len()).max().unwrap_or(0) + 2;
     let _ = write!(
         out,
         "{:width$}{:>22}",
@@ -81,12 +105,12 @@ pub fn render(sc: &Scenario, agg: &Aggregate) -> String {
         let _ = write!(out, "{w:>28}");
     }
     out.push('\n');
-    for m in rows(sc) {
+    for m in &rows {
         let m = m.as_str();
         let Some(s) = agg.metric(m) else { continue };
-        let _ = write!(out, "{m:width$}{:>24}", cell(s));
+        let _ = write!(out, "{m:width$}{:>24}", cell_of(s, n));
         if window.is_some() {
-            let ws = agg.metric(&format!("window.{m}")).map(cell).unwrap_or_default();
+            let ws = agg.metric(&format!("window.{m}")).map(|s| cell_of(s, n)).unwrap_or_default();
             let _ = write!(out, "{ws:>28}");
         }
         out.push('\n');

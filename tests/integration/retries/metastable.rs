@@ -123,3 +123,37 @@ fn the_budget_caps_retries() {
         assert!(any > 0, "the budget allowed no retry at all");
     }
 }
+
+/// The value printed on `row`'s line of the terminal table.
+fn table_cell(table: &str, row: &str) -> Option<String> {
+    table
+        .lines()
+        .find_map(|l| l.strip_prefix(row).filter(|rest| rest.starts_with(' ')).map(|rest| rest.trim().to_string()))
+}
+
+#[test]
+fn the_terminal_table_shows_attempts_and_recovery() {
+    use surgesim::report::table::render;
+    let sc = load("scenarios/metastable.toml", &["duration=\"40m\""]);
+    let agg = runs(&sc, 3);
+    let table = render(&sc, &agg);
+    let amp: Vec<f64> = agg.runs.iter().map(|r| r.totals.attempts as f64 / r.totals.arrived as f64).collect();
+    let mean = amp.iter().sum::<f64>() / amp.len() as f64;
+    let cell = table_cell(&table, "retry_amplification").expect("a retry_amplification row");
+    let printed: f64 = cell.split(' ').next().unwrap().parse().expect("a number");
+    assert!((printed - mean).abs() < 1e-3 * mean, "printed {printed}, attempts/arrived {mean}");
+    assert!(mean > 2.0, "the base scenario amplifies its load ({mean})");
+    for row in ["attempts", "retries", "retrying_end"] {
+        assert!(table_cell(&table, row).is_some(), "no {row} row in\n{table}");
+    }
+    assert_eq!(table_cell(&table, "recovery_time_s").as_deref(), Some("never (0/3 runs)"), "{table}");
+    // Recovered in every run: a plain value, no count of runs.
+    let sc = load("scenarios/metastable/budget.toml", &["duration=\"40m\""]);
+    let table = render(&sc, &runs(&sc, 3));
+    let rec = table_cell(&table, "recovery_time_s").expect("a recovery row");
+    assert!(!rec.contains("runs") && rec.split(' ').next().unwrap().parse::<f64>().is_ok(), "{rec}");
+    // Without [clients], no attempt rows.
+    let sc = scenario::load(Path::new(&repo("scenarios/spike-3x.toml")), &[]).unwrap();
+    let table = render(&sc, &runs(&sc, 2));
+    assert!(table_cell(&table, "attempts").is_none() && table_cell(&table, "recovery_time_s").is_none(), "{table}");
+}
