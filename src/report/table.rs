@@ -41,16 +41,16 @@ pub const MAIN: [&str; 18] = [
 const ATTEMPTS: [&str; 3] = ["attempts", "retries", "retry_amplification"];
 const RETRY_END: [&str; 2] = ["retrying_end", "recovery_time_s"];
 
-/// The rows of the table: [`MAIN`], with the service levels, `asa_s` and
-/// `abandon_rate` after `wait_p95_s` when the scenario has thresholds, and
-/// the attempt rows when its callers retry.
-fn rows(sc: &Scenario) -> Vec<String> {
-    let mut rows = Vec::with_capacity(MAIN.len() + 9);
-    let retries = sc.clients.is_some();
+/// The rows of the summary table (the terminal's and the HTML report's):
+/// [`MAIN`], with the service levels of thresholds `labels`, `asa_s` and
+/// `abandon_rate` after `wait_p95_s` when there are thresholds, and the
+/// attempt rows when the callers retry (`retries`).
+pub fn summary_rows(labels: &[&str], retries: bool) -> Vec<String> {
+    let mut rows = Vec::with_capacity(MAIN.len() + labels.len() + 7);
     for m in MAIN {
         rows.push(m.to_string());
-        if m == "wait_p95_s" && !sc.service_levels.is_empty() {
-            rows.extend(sc.service_levels.iter().map(|(label, _)| format!("service_level_{label}")));
+        if m == "wait_p95_s" && !labels.is_empty() {
+            rows.extend(labels.iter().map(|label| format!("service_level_{label}")));
             rows.extend(["asa_s".to_string(), "abandon_rate".to_string()]);
         }
         if m == "abandoned" && retries {
@@ -63,13 +63,23 @@ fn rows(sc: &Scenario) -> Vec<String> {
     rows
 }
 
-/// A metric that applies only in some runs (`recovery_time_s`: only where
-/// the run recovered) says in how many.
-fn cell_of(s: &Stat, runs: usize) -> String {
+/// The cell of metric `m` over `runs` runs. A metric that applies only in
+/// some runs (`recovery_time_s`: only where the run recovered; a service
+/// level: only where calls were accepted) says in how many.
+pub fn cell_of(m: &str, s: &Stat, runs: usize) -> String {
     match s.n {
-        0 => format!("never (0/{runs} runs)"),
+        0 => no_value(m, runs),
         n if n < runs => format!("{} ({n}/{runs} runs)", cell(s)),
         _ => cell(s),
+    }
+}
+
+/// What a metric that applied in no run shows.
+pub fn no_value(m: &str, runs: usize) -> String {
+    if m.ends_with("recovery_time_s") {
+        format!("never (0/{runs} runs)")
+    } else {
+        "n/a".to_string()
     }
 }
 
@@ -93,7 +103,8 @@ pub fn render(sc: &Scenario, agg: &Aggregate) -> String {
     let window = sc.window.map(|(a, b)| {
         format!("window {}..{}", format_day_clock(cs + a.as_secs_f64()), format_day_clock(cs + b.as_secs_f64()))
     });
-    let rows = rows(sc);
+    let labels: Vec<&str> = sc.service_levels.iter().map(|(label, _)| label.as_str()).collect();
+    let rows = summary_rows(&labels, sc.clients.is_some());
     let width = rows.iter().map(|m| m.len()).max().unwrap_or(0) + 2;
     let _ = write!(
         out,
@@ -108,9 +119,9 @@ pub fn render(sc: &Scenario, agg: &Aggregate) -> String {
     for m in &rows {
         let m = m.as_str();
         let Some(s) = agg.metric(m) else { continue };
-        let _ = write!(out, "{m:width$}{:>24}", cell_of(s, n));
+        let _ = write!(out, "{m:width$}{:>24}", cell_of(m, s, n));
         if window.is_some() {
-            let ws = agg.metric(&format!("window.{m}")).map(|s| cell_of(s, n)).unwrap_or_default();
+            let ws = agg.metric(&format!("window.{m}")).map(|s| cell_of(m, s, n)).unwrap_or_default();
             let _ = write!(out, "{ws:>28}");
         }
         out.push('\n');

@@ -8,8 +8,9 @@ use std::fmt::Write as _;
 use super::page::{card, figure, table, Cell};
 use super::read::{clock_secs, Est, Folder, ReportError, Summary};
 use super::{esc, provenance, svg};
-use crate::report::{num, sig, table::MAIN};
-use crate::time::format_clock;
+use crate::report::table::{no_value, summary_rows};
+use crate::report::{num, sig};
+use crate::time::{format_clock, parse_duration};
 
 /// At most this many rows of a per-bin or per-decision table.
 const MAX_ROWS: usize = 240;
@@ -133,6 +134,15 @@ pub fn dl(facts: &[(&str, String)]) -> String {
     s
 }
 
+/// The service-level thresholds' labels of a run (`20s` of
+/// `service_level_20s`), shortest threshold first.
+fn service_level_labels(sm: &Summary) -> Vec<&str> {
+    let mut labels: Vec<&str> =
+        sm.metrics.keys().filter_map(|k| k.strip_prefix("service_level_")).filter(|l| !l.starts_with("all_")).collect();
+    labels.sort_by_key(|l| (parse_duration(l).map_or(u64::MAX, |t| t.0), l.to_string()));
+    labels
+}
+
 fn summary_table(sm: &Summary, id: &str) -> String {
     let cs = clock_secs(&sm.clock_start).unwrap_or(0.0);
     let span = format!("{}..{}", sm.clock_start, format_clock(cs + sm.duration_s));
@@ -142,11 +152,22 @@ fn summary_table(sm: &Summary, id: &str) -> String {
         headers.push((w.as_str(), true));
     }
     let mut rows = Vec::new();
-    for m in MAIN {
+    let runs = sm.replications;
+    let cell = |m: &str, e: &Est| match e.n {
+        0 => Cell::text(&no_value(m, runs)),
+        n if n < runs => {
+            let mut c = Cell::est(e);
+            let _ = write!(c.html, "<span class=\"ci\">({n}/{runs} runs)</span>");
+            c
+        }
+        _ => Cell::est(e),
+    };
+    for m in summary_rows(&service_level_labels(sm), metric(sm, "attempts").is_some()) {
+        let m = m.as_str();
         let Some(e) = metric(sm, m) else { continue };
-        let mut cells = vec![Cell::text(m), Cell::est(&e)];
+        let mut cells = vec![Cell::text(m), cell(m, &e)];
         if win.is_some() {
-            cells.push(metric(sm, &format!("window.{m}")).map_or_else(|| Cell::text(""), |w| Cell::est(&w)));
+            cells.push(metric(sm, &format!("window.{m}")).map_or_else(|| Cell::text(""), |w| cell(m, &w)));
         }
         rows.push((format!(" data-metric=\"{}\"", esc(m)), cells));
     }
