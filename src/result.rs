@@ -6,7 +6,7 @@
 //! baselines) is one of these names. It is built from a run's
 //! `model::Outcome` in one place, `experiment::simulate`.
 
-use crate::model::outcome::{CallFailure, ScaleEvent};
+use crate::model::outcome::RunEnd;
 use crate::observe::{Areas, Bin, Counts, FailReason, REASONS};
 use crate::scenario::{CostSpec, Scenario};
 use crate::time::TICKS_PER_SEC;
@@ -40,30 +40,14 @@ pub struct RunResult {
     /// Most calls in the system (primary + fallback + waiting) at once.
     pub peak_in_flight: u64,
     pub peak_busy_primary: u64,
-    /// Calls still waiting at the end (arrived in the reported span).
-    pub waiting_end: u64,
-    /// Calls in service at the end (any arrival time).
-    pub in_service_end: u64,
-    pub fallback_cold_starts: u64,
+    /// Counts, logs and sizes the model hands over unchanged.
+    pub end: RunEnd,
     /// Reported time the canary raised its alert, seconds (negative: in the warm-up).
     pub detection_s: Option<f64>,
     /// Reported time the fallback became broken, seconds.
     pub broken_since_s: Option<f64>,
-    pub scale_log: Vec<ScaleEvent>,
     /// Spells (reported seconds) in which arriving calls found the primary full.
     pub saturation: Vec<(f64, f64)>,
-    pub failure_log: Option<Vec<CallFailure>>,
-    pub failures_dropped: u64,
-    /// Largest number of pending events: bounded by calls in flight.
-    pub peak_pending_events: usize,
-    /// Event slots the queue held allocated at the end: linear in the peak
-    /// of pending events, never in the total of calls.
-    pub queue_slots: usize,
-    pub worker_records: usize,
-    /// Billed node-seconds with `[primary.nodes]`; `None` without a node layer.
-    pub node_seconds: Option<f64>,
-    /// A trace read error that ended the arrivals early (the run is invalid).
-    pub arrival_error: Option<String>,
     /// Whether a drain can cut calls off (then the counts carry
     /// `failed_drain_timeout`), copied from the scenario.
     pub drain_can_cut: bool,
@@ -105,7 +89,7 @@ impl RunResult {
         let a = &self.areas;
         let dur = self.duration_s.max(f64::MIN_POSITIVE);
         let mut put = |k: &str, v: f64| m.push((k.to_string(), Some(v)));
-        put("waiting_end", self.waiting_end as f64);
+        put("waiting_end", self.end.waiting_end as f64);
         put("wait_mean_s", self.wait_mean_s);
         put("wait_p50_s", self.wait_p50_s);
         put("wait_p90_s", self.wait_p90_s);
@@ -140,7 +124,7 @@ impl RunResult {
             (self.totals.served_fallback + self.totals.failed_by[FailReason::FallbackStartFailed as usize]) as f64;
         put("primary_worker_seconds", worker_s);
         put("fallback_invocations", invocations);
-        put("fallback_cold_starts", self.fallback_cold_starts as f64);
+        put("fallback_cold_starts", self.end.fallback_cold_starts as f64);
         put("fallback_seconds", fb_s);
         let c = &self.cost;
         let cost_primary = worker_s / 3600.0 * c.primary_worker_hour;
@@ -151,8 +135,8 @@ impl RunResult {
         put("cost_primary", cost_primary);
         put("cost_fallback", cost_fallback);
         // Node metrics only with a node layer, so outputs without one keep their bytes.
-        let cost_nodes = self.node_seconds.map_or(0.0, |s| s / 3600.0 * c.node_hour);
-        if let Some(node_s) = self.node_seconds {
+        let cost_nodes = self.end.node_seconds.map_or(0.0, |s| s / 3600.0 * c.node_hour);
+        if let Some(node_s) = self.end.node_seconds {
             put("node_seconds", node_s);
             put("cost_nodes", cost_nodes);
         }
@@ -285,20 +269,22 @@ pub fn metric_names(sc: &Scenario) -> Vec<String> {
         abandon_wait_mean_s: 0.0,
         peak_in_flight: 0,
         peak_busy_primary: 0,
-        waiting_end: 0,
-        in_service_end: 0,
-        fallback_cold_starts: 0,
+        end: RunEnd {
+            waiting_end: 0,
+            in_service_end: 0,
+            fallback_cold_starts: 0,
+            scale_log: vec![],
+            failure_log: None,
+            failures_dropped: 0,
+            peak_pending_events: 0,
+            queue_slots: 0,
+            worker_records: 0,
+            node_seconds: sc.primary.nodes.as_ref().map(|_| 0.0),
+            arrival_error: None,
+        },
         detection_s: None,
         broken_since_s: None,
-        scale_log: vec![],
         saturation: vec![],
-        failure_log: None,
-        failures_dropped: 0,
-        peak_pending_events: 0,
-        queue_slots: 0,
-        worker_records: 0,
-        node_seconds: sc.primary.nodes.as_ref().map(|_| 0.0),
-        arrival_error: None,
         drain_can_cut: sc.primary.drain_can_cut(),
         retries: sc.clients.as_ref().map(|_| RetryResult::default()),
         cost: sc.cost.clone(),

@@ -312,7 +312,7 @@ impl Evaluator<'_> {
             CalibError::Usage(format!("--vary at {at}: {e}"))
         })?;
         let runs = experiment::run_replications(&sc, 0, self.spec.replications, RunOptions::default());
-        if let Some(e) = runs.iter().find_map(|r| r.arrival_error.as_ref()) {
+        if let Some(e) = runs.iter().find_map(|r| r.end.arrival_error.as_ref()) {
             return Err(CalibError::Usage(format!("the trace could not be read to the end: {e}")));
         }
         let names: Vec<String> = sc.classes.iter().map(|c| c.name.clone()).collect();

@@ -54,7 +54,7 @@ pub fn check_budget(sc: &Scenario, replications: u64, max_calls: f64) -> Result<
 
 /// Fails if any run stopped early on a trace read error.
 pub fn ensure_complete(agg: &Aggregate) -> Result<()> {
-    if let Some(e) = agg.runs.iter().find_map(|r| r.arrival_error.as_ref()) {
+    if let Some(e) = agg.runs.iter().find_map(|r| r.end.arrival_error.as_ref()) {
         bail!("the trace could not be read to the end: {e}");
     }
     Ok(())
@@ -85,10 +85,10 @@ pub fn write_outputs(staged: &Staged, sc: &Scenario, agg: &Aggregate) -> Result<
     staged.write("summary.json", json::to_string(sc, agg).as_bytes())?;
     staged.write("timeseries.csv", &timeseries::to_csv(sc, agg))?;
     staged.write("summary.txt", render(sc, agg).as_bytes())?;
-    if agg.runs.iter().any(|r| !r.scale_log.is_empty()) {
+    if agg.runs.iter().any(|r| !r.end.scale_log.is_empty()) {
         staged.write("scaling.csv", &causes::scaling_csv(sc, &agg.runs))?;
     }
-    if agg.runs.iter().any(|r| r.failure_log.is_some()) {
+    if agg.runs.iter().any(|r| r.end.failure_log.is_some()) {
         staged.write("failures.csv", &causes::failures_csv(sc, &agg.runs))?;
     }
     if let Some(r0) = agg.runs.first() {

@@ -78,7 +78,7 @@ pub fn trace(a: TraceArgs) -> Result<ExitCode> {
                 n += 1;
             }
         });
-        if let Some(e) = res.arrival_error {
+        if let Some(e) = res.end.arrival_error {
             bail!("{e}");
         }
         if let Some(e) = io_err {

@@ -27,31 +27,42 @@ pub struct CallFailure {
 /// Everything a finished run measured, as the model leaves it.
 pub struct Outcome {
     pub obs: Observer,
+    /// What passes unchanged into the run's result.
+    pub end: RunEnd,
+    /// Reported seconds the canary raised its alert (negative: during the warm-up).
+    pub detected_at: Option<f64>,
+    /// Reported seconds the fallback became broken.
+    pub broken_since: Option<f64>,
+    /// Spells `[from, to)` in which arriving calls found the primary full.
+    pub saturation: Vec<(Tick, Tick)>,
+    /// With `[clients]`: calls waiting to retry at the end (first arrival
+    /// in the reported span).
+    pub retrying_end: Option<u64>,
+}
+
+/// What the model knows at the end of a run beyond the observer's counts.
+#[derive(Clone, Debug)]
+pub struct RunEnd {
     /// Calls still waiting at the end (arrived in the reported span).
     pub waiting_end: u64,
     /// Calls in service at the end (any arrival time).
     pub in_service_end: u64,
     pub fallback_cold_starts: u64,
-    /// Reported seconds the canary raised its alert (negative: during the warm-up).
-    pub detected_at: Option<f64>,
-    /// Reported seconds the fallback became broken.
-    pub broken_since: Option<f64>,
+    /// Scaling decisions, at reported times.
     pub scale_log: Vec<ScaleEvent>,
-    /// Spells `[from, to)` in which arriving calls found the primary full.
-    pub saturation: Vec<(Tick, Tick)>,
     pub failure_log: Option<Vec<CallFailure>>,
     pub failures_dropped: u64,
+    /// Largest number of pending events: bounded by calls in flight.
     pub peak_pending_events: usize,
-    /// Event slots the queue holds allocated at the end of the run.
+    /// Event slots the queue held allocated at the end: linear in the peak
+    /// of pending events, never in the total of calls.
     pub queue_slots: usize,
     pub worker_records: usize,
-    /// Billed node-seconds of the reported span, with `[primary.nodes]`.
+    /// Billed node-seconds of the reported span with `[primary.nodes]`;
+    /// `None` without a node layer.
     pub node_seconds: Option<f64>,
     /// A trace read error that ended the arrivals early (the run is invalid).
     pub arrival_error: Option<String>,
-    /// With `[clients]`: calls waiting to retry at the end (first arrival
-    /// in the reported span).
-    pub retrying_end: Option<u64>,
 }
 
 /// The outcome is the simulation's state, its times made relative to the
@@ -65,24 +76,15 @@ impl Sim<'_> {
         let waiting_end =
             self.waiting.iter_live().filter(|w| !w.orphan && self.first_of(w.seq, w.arrival) >= warm).count() as u64;
         let retrying_end = self.clients.as_ref().map(|c| c.retrying_since(warm));
-        Outcome {
-            in_service_end: self.primary.busy + self.fallback.as_ref().map_or(0, |f| (f.busy - f.failing) as u64),
+        let end = RunEnd {
             waiting_end,
+            in_service_end: self.primary.busy + self.fallback.as_ref().map_or(0, |f| (f.busy - f.failing) as u64),
             fallback_cold_starts: self.fallback_cold_starts,
-            detected_at: self.canary.detected_at.map(signed),
-            broken_since: self.fallback.as_ref().and_then(|f| f.broken_since()).map(signed),
             scale_log: self
                 .scale_log
                 .into_iter()
                 .map(|e| ScaleEvent { at: rep(e.at), ready: e.ready.map(|(a, b)| (rep(a), rep(b))), ..e })
                 .collect(),
-            saturation: {
-                let mut spells = self.saturation;
-                if let Some(since) = self.saturated_since {
-                    spells.push((since, self.end));
-                }
-                spells.into_iter().filter(|&(_, b)| b > warm).map(|(a, b)| (rep(a), rep(b))).collect()
-            },
             failure_log: self.failure_log,
             failures_dropped: self.failures_dropped,
             peak_pending_events: self.peak_pending_events,
@@ -90,6 +92,18 @@ impl Sim<'_> {
             worker_records: self.primary.records(),
             node_seconds: self.nodes.as_ref().map(Nodes::node_seconds),
             arrival_error: self.calls.error().map(|e| e.to_string()),
+        };
+        Outcome {
+            end,
+            detected_at: self.canary.detected_at.map(signed),
+            broken_since: self.fallback.as_ref().and_then(|f| f.broken_since()).map(signed),
+            saturation: {
+                let mut spells = self.saturation;
+                if let Some(since) = self.saturated_since {
+                    spells.push((since, self.end));
+                }
+                spells.into_iter().filter(|&(_, b)| b > warm).map(|(a, b)| (rep(a), rep(b))).collect()
+            },
             retrying_end,
             obs: self.obs,
         }

@@ -47,7 +47,7 @@ pub fn explain(sc: &Scenario, run: &RunResult) -> Vec<Cause> {
         if let Some(&(from, _)) = run.saturation.iter().find(|&&(a, z)| a < t1 && z > t0) {
             parts.push(format!("primary full since {}", clock(from)));
         }
-        let up = run.scale_log.iter().rfind(|e| e.to > e.from && e.at.as_secs_f64() < t1);
+        let up = run.end.scale_log.iter().rfind(|e| e.to > e.from && e.at.as_secs_f64() < t1);
         match up {
             Some(e) => {
                 let mut s = format!(
@@ -149,7 +149,7 @@ pub fn scaling_csv(sc: &Scenario, runs: &[RunResult]) -> Vec<u8> {
     w.write_record(["run", "t_s", "clock", "from", "to", "cause", "ready_first_s", "ready_last_s"]).expect("write");
     let cs = sc.clock_start as f64;
     for r in runs {
-        for e in &r.scale_log {
+        for e in &r.end.scale_log {
             let t = e.at.as_secs_f64();
             let (a, z) =
                 e.ready.map_or((String::new(), String::new()), |(a, z)| (num(a.as_secs_f64()), num(z.as_secs_f64())));
@@ -176,7 +176,7 @@ pub fn failures_csv(sc: &Scenario, runs: &[RunResult]) -> Vec<u8> {
         .expect("write");
     let cs = sc.clock_start as f64;
     for r in runs {
-        for f in r.failure_log.iter().flatten() {
+        for f in r.end.failure_log.iter().flatten() {
             let t = f.at.as_secs_f64();
             w.write_record([
                 r.run.to_string(),

@@ -50,9 +50,9 @@ const ELIGIBLE: u16 = 0;
 #[test]
 fn an_eligible_call_the_full_fallback_throttles_fails_as_fallback_throttled() {
     let r = both_full("");
-    let log = r.failure_log.as_ref().expect("the failure log was asked for");
+    let log = r.end.failure_log.as_ref().expect("the failure log was asked for");
     assert!(log.len() > 100, "about 600 calls arrive and all but two fail; {} failed", log.len());
-    assert_eq!(r.failures_dropped, 0);
+    assert_eq!(r.end.failures_dropped, 0);
     for f in log {
         // The primary is full at every failure; the fallback at every
         // failure of an eligible call (it would have taken the call else).
@@ -79,12 +79,12 @@ fn a_throttled_call_that_may_wait_is_not_labelled_throttled() {
     // With a queue, the throttled call waits instead; a full queue turns it
     // away as queue_full, whichever class it is.
     let r = both_full("[admission]\nmax_wait = \"20m\"\nqueue_limit = 5");
-    let log = r.failure_log.as_ref().expect("the failure log was asked for");
+    let log = r.end.failure_log.as_ref().expect("the failure log was asked for");
     assert!(!log.is_empty());
     for f in log {
         assert_eq!(f.reason.name(), "queue_full", "{f:?}");
     }
-    assert_eq!(r.waiting_end, 5);
+    assert_eq!(r.end.waiting_end, 5);
 }
 
 /// The README's routing paragraph names the same label the code uses.

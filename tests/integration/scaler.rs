@@ -48,7 +48,7 @@ fn load(text: &str) -> Scenario {
 }
 
 fn scale_log(text: &str) -> Vec<ScaleEvent> {
-    run(&load(text), 0, RunOptions { failure_log: false }).scale_log
+    run(&load(text), 0, RunOptions { failure_log: false }).end.scale_log
 }
 
 fn secs(e: &ScaleEvent) -> f64 {

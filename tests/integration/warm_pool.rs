@@ -41,7 +41,8 @@ fn scheduled(pool: u32, schedule: &str, autoscaler: &str, primary: &str) -> Stri
 
 /// (decision time, first ready time) of each scale-up, in seconds.
 fn ups(r: &RunResult) -> Vec<(f64, f64)> {
-    r.scale_log
+    r.end
+        .scale_log
         .iter()
         .filter(|e| e.to > e.from)
         .map(|e| (e.at.as_secs_f64(), e.ready.expect("a scale-up has ready times").0.as_secs_f64()))
@@ -59,7 +60,7 @@ fn capacity_from_the_pool_arrives_after_its_state_delay() {
     let toml =
         scheduled(1, "{ at = \"60s\", min = 3 }", "warm_pool_state = \"running\"\nwarm_pool_delay = \"45s\"", "");
     let r = run(&toml, "1,1\n");
-    let e = r.scale_log.iter().find(|e| e.to > e.from).unwrap();
+    let e = r.end.scale_log.iter().find(|e| e.to > e.from).unwrap();
     let (a, b) = e.ready.unwrap();
     assert_eq!((a.as_secs_f64(), b.as_secs_f64()), (105.0, 360.0), "one from the pool, one cold");
 }
@@ -90,7 +91,7 @@ fn reuse_on_scale_in_returns_instances_to_the_pool() {
     for (reuse, want) in [(true, 330.0), (false, 600.0)] {
         let extra = format!("warm_pool_state = \"stopped\"\nreuse_on_scale_in = {reuse}");
         let r = run(&scheduled(1, schedule, &extra, ""), "1,1\n");
-        let downs = r.scale_log.iter().filter(|e| e.to < e.from).count();
+        let downs = r.end.scale_log.iter().filter(|e| e.to < e.from).count();
         assert_eq!(downs, 1, "reuse {reuse}: one scale-in between the launches");
         assert_eq!(ups(&r), [(10.0, 40.0), (300.0, want)], "reuse {reuse}");
     }

@@ -281,7 +281,7 @@ max = 1000
     let r = run0(&sc);
     let (a, per_worker) = (200.0_f64, 10.0 * 0.5);
     let expected = (a / per_worker).ceil();
-    let end = r.scale_log.last().expect("the scaler moved").to as f64;
+    let end = r.end.scale_log.last().expect("the scaler moved").to as f64;
     let tol = Z * a.sqrt() / per_worker + 1.0;
     assert!((end - expected).abs() <= tol, "final pool {end}, expected {expected} ± {tol:.1}");
 

@@ -99,13 +99,14 @@ fn canary_stop_routing_takes_effect_after_its_delay() {
         }
     }
     assert!(r.bins[..10].iter().map(|b| b.counts.served_fallback).sum::<u64>() > 0, "served before the break");
-    for f in r.failure_log.as_ref().unwrap() {
+    for f in r.end.failure_log.as_ref().unwrap() {
         let t = f.at.as_secs_f64();
         if f.reason == FailReason::FallbackStartFailed {
             assert!((300.0..action).contains(&t), "start failure at {t} s, outside [break, action)");
         }
     }
     let late_eligible_wna = r
+        .end
         .failure_log
         .as_ref()
         .unwrap()
@@ -130,6 +131,7 @@ fn canary_fix_fallback_ends_start_failures_after_its_delay() {
     let fix = det + 120.0;
     assert!(fix < 1000.0, "the fix lands inside the run (detected at {det} s)");
     let fbsf: Vec<f64> = r
+        .end
         .failure_log
         .as_ref()
         .unwrap()

@@ -22,7 +22,7 @@ fn broken_fallback_fails_every_eligible_overflow_with_fallback_start_failed() {
     assert_eq!(e.arrived, e.served_primary + failed_by(e, FailReason::FallbackStartFailed), "{e:?}");
     assert_eq!(o.failed(), failed_by(o, FailReason::WorkerNotAvailable), "{o:?}");
     assert!(o.failed() > 0);
-    let log = r.failure_log.as_ref().unwrap();
+    let log = r.end.failure_log.as_ref().unwrap();
     for f in log.iter().filter(|f| f.reason == FailReason::FallbackStartFailed) {
         assert_eq!(f.busy_primary, f.capacity_primary, "a start failure only after the primary overflowed: {f:?}");
         assert_eq!(f.class, 0);
@@ -89,7 +89,7 @@ fn fallback_concurrency_limit_throttles_at_the_limit() {
     let throttled = failed_by(&r.totals, FailReason::FallbackThrottled);
     assert!(throttled > 0);
     assert_eq!(r.totals.arrived, r.totals.served_fallback + throttled, "a throttled call is the only failure");
-    for f in r.failure_log.as_ref().unwrap() {
+    for f in r.end.failure_log.as_ref().unwrap() {
         assert_eq!(f.reason, FailReason::FallbackThrottled);
         assert_eq!(f.fallback_busy as u64, c, "throttled below the limit: {f:?}");
     }
@@ -116,7 +116,7 @@ fn cold_start_is_paid_by_the_call() {
     let r = run0(&cold);
     let n = r.totals.served_fallback;
     assert!(n > 1000);
-    assert_eq!(r.fallback_cold_starts, n, "idle_timeout 0 s: every start is cold");
+    assert_eq!(r.end.fallback_cold_starts, n, "idle_timeout 0 s: every start is cold");
     assert!((r.wait_mean_s - 2.0).abs() < 1e-9, "mean wait {} s, cold start 2 s", r.wait_mean_s);
     assert!(
         (r.wait_p50_s - 2.0).abs() < 0.01 && (r.wait_max_s - 2.0).abs() < 0.01,
@@ -130,7 +130,7 @@ fn cold_start_is_paid_by_the_call() {
     assert_eq!(r0.totals.arrived, r.totals.arrived, "common random numbers: the same calls");
     let extra = metric(&cold, &r, "fallback_seconds") - metric(&warm, &r0, "fallback_seconds");
     // Calls still running at the end are cut off, each losing at most 2 s.
-    let lo = 2.0 * (n as f64) - 2.0 * r.in_service_end as f64;
+    let lo = 2.0 * (n as f64) - 2.0 * r.end.in_service_end as f64;
     assert!(
         extra <= 2.0 * n as f64 + 1e-6 && extra >= lo - 1e-6,
         "extra busy time {extra} s for {n} cold starts of 2 s"

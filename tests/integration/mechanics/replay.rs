@@ -17,7 +17,8 @@ pub struct Decision {
 }
 
 pub fn decisions(r: &RunResult) -> Vec<Decision> {
-    r.scale_log
+    r.end
+        .scale_log
         .iter()
         .map(|e| Decision {
             at: e.at.as_secs_f64(),

@@ -31,7 +31,7 @@ fn check_run(p: &ScenarioP, sc: &Scenario, r: &RunResult) -> Result<(), TestCase
     let turned_away: u64 = t.failed_by.iter().sum();
     prop_assert_eq!(
         t.arrived,
-        t.served_primary + t.served_fallback + turned_away + t.abandoned + t.drain_timeout + r.waiting_end,
+        t.served_primary + t.served_fallback + turned_away + t.abandoned + t.drain_timeout + r.end.waiting_end,
         "conservation: {:?}",
         t
     );
@@ -86,18 +86,18 @@ fn check_run(p: &ScenarioP, sc: &Scenario, r: &RunResult) -> Result<(), TestCase
     }
     if matches!(p.admission, AdmissionP::Immediate) {
         prop_assert_eq!(t.abandoned, 0);
-        prop_assert_eq!(r.waiting_end, 0);
+        prop_assert_eq!(r.end.waiting_end, 0);
         prop_assert_eq!(t.failed_by[FailReason::QueueFull as usize], 0);
     }
     if matches!(sc.primary.autoscaler.policy, PolicyKind::None) && p.fixed_capacity() {
-        prop_assert!(r.scale_log.is_empty());
+        prop_assert!(r.end.scale_log.is_empty());
     }
 
     // Time never goes backwards.
-    for w in r.scale_log.windows(2) {
+    for w in r.end.scale_log.windows(2) {
         prop_assert!(w[0].at <= w[1].at, "scale log out of order: {:?}", w);
     }
-    for e in &r.scale_log {
+    for e in &r.end.scale_log {
         if let Some((first, last)) = e.ready {
             prop_assert!(e.at <= first && first <= last, "scale event ready before it was decided: {:?}", e);
         }
@@ -108,14 +108,14 @@ fn check_run(p: &ScenarioP, sc: &Scenario, r: &RunResult) -> Result<(), TestCase
     for w in r.saturation.windows(2) {
         prop_assert!(w[0].1 <= w[1].0, "saturation spells overlap or are out of order: {:?}", r.saturation);
     }
-    if let Some(log) = &r.failure_log {
+    if let Some(log) = &r.end.failure_log {
         for w in log.windows(2) {
             prop_assert!(w[0].at <= w[1].at, "failure log out of order");
         }
-        prop_assert_eq!(log.len() as u64 + r.failures_dropped, turned_away, "failure log vs calls turned away");
+        prop_assert_eq!(log.len() as u64 + r.end.failures_dropped, turned_away, "failure log vs calls turned away");
         // The log and the counters are kept apart: when nothing was
         // dropped, they agree call for call on class and reason.
-        if r.failures_dropped == 0 {
+        if r.end.failures_dropped == 0 {
             let mut by = vec![[0u64; REASONS.len()]; r.classes.len()];
             for f in log {
                 by[f.class as usize][f.reason as usize] += 1;
@@ -127,7 +127,7 @@ fn check_run(p: &ScenarioP, sc: &Scenario, r: &RunResult) -> Result<(), TestCase
     }
     let q = [r.wait_p50_s, r.wait_p90_s, r.wait_p95_s, r.wait_p99_s, r.wait_max_s];
     prop_assert!(q.windows(2).all(|w| w[0] <= w[1]), "wait quantiles not monotone: {:?}", q);
-    prop_assert!(r.arrival_error.is_none());
+    prop_assert!(r.end.arrival_error.is_none());
     Ok(())
 }
 

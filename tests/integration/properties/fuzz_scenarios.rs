@@ -41,7 +41,7 @@ fn load_and_run(text: &str, base: &Path, overrides: &[Override]) {
     if let Ok(sc) = load_str(text, "fuzz.toml", base, overrides) {
         if cheap(&sc) {
             let r = simulate(&sc, 0, LOG);
-            assert!(r.arrival_error.is_none() || matches!(sc.arrivals, ArrivalSpec::Trace(_)));
+            assert!(r.end.arrival_error.is_none() || matches!(sc.arrivals, ArrivalSpec::Trace(_)));
         }
     }
 }

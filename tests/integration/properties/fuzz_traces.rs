@@ -224,7 +224,11 @@ fn check_trace(bytes: &[u8], o: &TraceOpts) -> Result<(), TestCaseError> {
     let Ok(sc) = load_str(&trace_scenario(o), "fuzz-trace.toml", dir.path(), &[]) else { return Ok(()) };
     let ArrivalSpec::Trace(spec) = &sc.arrivals else { panic!("not a trace") };
     let r = simulate(&sc, 0, LOG);
-    prop_assert!(r.arrival_error.is_none(), "a validated trace did not replay to its end: {:?}", r.arrival_error);
+    prop_assert!(
+        r.end.arrival_error.is_none(),
+        "a validated trace did not replay to its end: {:?}",
+        r.end.arrival_error
+    );
     if o.warmup == 0 && spec.scale == 1.0 {
         prop_assert_eq!(r.totals.arrived, spec.rows_in_span, "replay and validation count different rows");
     }
@@ -233,7 +237,7 @@ fn check_trace(bytes: &[u8], o: &TraceOpts) -> Result<(), TestCaseError> {
 
 fn check_trace_run(sc: &Scenario, r: &RunResult) -> Result<(), TestCaseError> {
     let t = &r.totals;
-    prop_assert_eq!(t.arrived, t.served_primary + t.served_fallback + t.failed() + r.waiting_end);
+    prop_assert_eq!(t.arrived, t.served_primary + t.served_fallback + t.failed() + r.end.waiting_end);
     prop_assert_eq!(&sum(r.bins.iter().map(|b| &b.counts)), t);
     prop_assert_eq!(r.bins.len() as u64, sc.duration.0.div_ceil(sc.bin.0));
     Ok(())

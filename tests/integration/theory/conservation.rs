@@ -148,7 +148,7 @@ fn check_conservation(name: &str, sc: &Scenario, r: &RunResult) {
     // abandoned, or is still waiting.
     assert_eq!(
         t.arrived,
-        outcomes(t) + r.waiting_end,
+        outcomes(t) + r.end.waiting_end,
         "{what}: arrived {} ≠ served_primary {} + served_fallback {} + turned away {} + abandoned {} + cut off by a drain {} + waiting_end {}",
         t.arrived,
         t.served_primary,
@@ -156,7 +156,7 @@ fn check_conservation(name: &str, sc: &Scenario, r: &RunResult) {
         rejected(t),
         t.abandoned,
         t.drain_timeout,
-        r.waiting_end
+        r.end.waiting_end
     );
     assert!(
         t.failed_fallback_eligible <= rejected(t) + t.abandoned + t.drain_timeout,
@@ -177,7 +177,7 @@ fn check_conservation(name: &str, sc: &Scenario, r: &RunResult) {
         sum.add(c);
     }
     assert_eq!(&sum, t, "{what}: classes do not sum to the totals");
-    assert_eq!(still_waiting, r.waiting_end, "{what}: per-class calls still waiting ≠ waiting_end");
+    assert_eq!(still_waiting, r.end.waiting_end, "{what}: per-class calls still waiting ≠ waiting_end");
     // Bins partition the totals (counts by arrival) and the areas (time).
     let mut sum = Counts::default();
     let mut areas = Areas::default();
@@ -201,10 +201,10 @@ fn check_conservation(name: &str, sc: &Scenario, r: &RunResult) {
     }
 }
 
-/// `RunResult::peak_pending_events` is documented as "bounded by calls in
-/// flight" (src/result.rs), and DESIGN.md wants memory to grow with calls in
-/// flight, never with total calls: calls that waited and were served leave
-/// no stale abandonment events behind.
+/// `RunEnd::peak_pending_events` is documented as "bounded by calls in
+/// flight" (src/model/outcome.rs), and DESIGN.md wants memory to grow with
+/// calls in flight, never with total calls: calls that waited and were
+/// served leave no stale abandonment events behind.
 #[test]
 fn pending_events_bounded_by_calls_in_flight() {
     let sc = Single {
@@ -224,9 +224,9 @@ fn pending_events_bounded_by_calls_in_flight() {
     // arrival, and a few periodic events.
     let bound = r.peak_in_flight as usize + 16;
     assert!(
-        r.peak_pending_events <= bound,
+        r.end.peak_pending_events <= bound,
         "peak pending events {} > peak calls in flight {} + 16 ({} calls arrived, {} served)",
-        r.peak_pending_events,
+        r.end.peak_pending_events,
         r.peak_in_flight,
         r.totals.arrived,
         r.totals.served_primary
@@ -236,17 +236,17 @@ fn pending_events_bounded_by_calls_in_flight() {
     // sorted run, scratch and side heap by 2x each (vector doubling), the
     // chunks by 2 x (1 + CHUNK = 8) x; plus the initial reservation of one
     // slot per primary slot and 16.
-    let slots_bound = 26 * r.peak_pending_events + 100 + 16;
+    let slots_bound = 26 * r.end.peak_pending_events + 100 + 16;
     assert!(
-        r.queue_slots <= slots_bound,
+        r.end.queue_slots <= slots_bound,
         "the queue holds {} slots for a peak of {} pending events (bound {slots_bound})",
-        r.queue_slots,
-        r.peak_pending_events
+        r.end.queue_slots,
+        r.end.peak_pending_events
     );
     assert!(
-        r.queue_slots * 10 < r.totals.arrived as usize,
+        r.end.queue_slots * 10 < r.totals.arrived as usize,
         "the queue's storage ({} slots) grows with total calls ({})",
-        r.queue_slots,
+        r.end.queue_slots,
         r.totals.arrived
     );
 }
@@ -262,8 +262,8 @@ fn conservation_on_random_scenarios() {
         for r in &agg.runs {
             check_conservation(&sc.name, &sc, r);
             seen.add(&r.totals);
-            waiting_end += r.waiting_end;
-            scale_events += r.scale_log.len();
+            waiting_end += r.end.waiting_end;
+            scale_events += r.end.scale_log.len();
             windows += r.window.is_some() as usize;
         }
     }

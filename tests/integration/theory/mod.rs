@@ -215,7 +215,7 @@ fn assert_pure_loss(what: &str, agg: &Aggregate) {
     for r in &agg.runs {
         let t = &r.totals;
         assert_eq!(rejected(t), t.failed_by[0], "{what}: run {} failed for reasons other than no worker", r.run);
-        assert_eq!((t.abandoned, t.served_fallback, r.waiting_end), (0, 0, 0), "{what}: run {} queued", r.run);
+        assert_eq!((t.abandoned, t.served_fallback, r.end.waiting_end), (0, 0, 0), "{what}: run {} queued", r.run);
         assert!(rejected(t) > 0, "{what}: run {} lost no call at all", r.run);
     }
 }
