@@ -356,3 +356,27 @@ fn sweep_and_plan_reports_show_their_tables() {
     assert!(probed >= 1);
     assert!(count(&html, "<tr") > probed, "the page has a row per probe ({probed})");
 }
+
+/// A run with a queue and callers that retry: the page's summary lists the
+/// same rows as the terminal (service levels, attempts, recovery), with the
+/// values of summary.json; a recovery no run reached reads "never".
+#[test]
+fn run_report_lists_service_levels_and_attempts() {
+    let tmp = TempDir::new().unwrap();
+    let sc = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/metastable.toml");
+    let out = tmp.path().join("out");
+    let (sc, out) = (sc.to_str().unwrap(), out.to_str().unwrap());
+    let stdout = ok(tmp.path(), &["run", sc, "-r", "2", "--set", "duration=\"40m\"", "--out", out, "--report"]).stdout;
+    let html = fs::read_to_string(Path::new(out).join("report.html")).unwrap();
+    let summary = json(&Path::new(out).join("summary.json"));
+    for m in ["service_level_20s", "asa_s", "abandon_rate", "attempts", "retries", "retry_amplification", "retrying_end"] {
+        let want = summary["metrics"][m]["mean"].as_f64().unwrap_or_else(|| panic!("{m} in summary.json"));
+        assert_eq!(row_values(&html, m).first().copied(), Some(want), "{m}");
+    }
+    assert!(summary["metrics"]["recovery_time_s"]["n"].as_u64() == Some(0), "the base scenario never recovers");
+    let start = html.find("<tr data-metric=\"recovery_time_s\">").expect("a recovery row");
+    assert!(html[start..].split("</tr>").next().unwrap().contains("never (0/2 runs)"));
+    // The terminal says the same.
+    let text = String::from_utf8_lossy(&stdout);
+    assert!(text.lines().any(|l| l.starts_with("recovery_time_s") && l.ends_with("never (0/2 runs)")), "{text}");
+}
