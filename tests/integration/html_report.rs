@@ -369,7 +369,9 @@ fn run_report_lists_service_levels_and_attempts() {
     let stdout = ok(tmp.path(), &["run", sc, "-r", "2", "--set", "duration=\"40m\"", "--out", out, "--report"]).stdout;
     let html = fs::read_to_string(Path::new(out).join("report.html")).unwrap();
     let summary = json(&Path::new(out).join("summary.json"));
-    for m in ["service_level_20s", "asa_s", "abandon_rate", "attempts", "retries", "retry_amplification", "retrying_end"] {
+    for m in
+        ["service_level_20s", "asa_s", "abandon_rate", "attempts", "retries", "retry_amplification", "retrying_end"]
+    {
         let want = summary["metrics"][m]["mean"].as_f64().unwrap_or_else(|| panic!("{m} in summary.json"));
         assert_eq!(row_values(&html, m).first().copied(), Some(want), "{m}");
     }
