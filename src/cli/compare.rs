@@ -43,8 +43,9 @@ pub struct CompareArgs {
     pub markdown: Option<PathBuf>,
     /// calibration.json of `surgesim calibrate`: compare at each point of its
     /// 95% confidence set (estimate and ends); "saved" becomes a range.
-    /// (Writes compare.txt, compare-points.csv and compare-range.csv; not with --report or --markdown.)
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["report", "markdown"])]
+    /// (Writes compare.txt, compare-points.csv and compare-range.csv; with
+    /// --markdown or --report, the ranges and the table at each point.)
+    #[arg(long, value_name = "FILE")]
     pub calibration: Option<PathBuf>,
 }
 

@@ -5,10 +5,11 @@
 //! edits. "Saved" is then reported as a range: from the lowest lower
 //! confidence bound to the highest upper one over the points, so it covers
 //! both the simulation's noise (paired intervals on common random numbers)
-//! and the calibration's uncertainty.
+//! and the calibration's uncertainty. `--markdown` and `--report` show the
+//! ranges and the per-point table, read back from the files written.
 
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -116,12 +117,16 @@ pub fn compare(a: &CompareArgs, calibration: &Path) -> Result<ExitCode> {
     let names: Vec<String> = grid[0].iter().map(|s| s.name.clone()).collect();
     let table = render(&names, &points, &cells, metric, a.replications, seed, calibration);
     let (csv, ranges) = to_csv(&names, &points, &cells);
+    let paths: Vec<&Path> = a.scenarios.iter().map(PathBuf::as_path).collect();
     let dir = staged.finish(|st| -> Result<()> {
         st.write("compare-points.csv", &csv)?;
         st.write("compare-range.csv", &ranges)?;
         st.write("compare.txt", table.as_bytes())?;
-        Ok(())
+        super::report::attach(a.report, st, "compare", &paths, Some(seed), Some(a.replications))
     })?;
+    if let Some(p) = &a.markdown {
+        surgesim::report::markdown::write_compare_range(p, &ranges, &csv, &table)?;
+    }
     print!("{table}");
     println!("wrote {}", dir.display());
     Ok(ExitCode::SUCCESS)

@@ -1,6 +1,7 @@
 //! Markdown summaries for CI (a GitHub job summary or a pull-request
 //! comment): `check --markdown` from the check report (the document
-//! `check --json` writes) and `compare --markdown` from compare.csv, so
+//! `check --json` writes) and `compare --markdown` from compare.csv (or,
+//! with `--calibration`, from compare-range.csv and compare-points.csv), so
 //! every format shows the same numbers.
 
 use std::fmt::Write as _;
@@ -9,6 +10,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::html::compare::{rows, CompareRow};
+use super::html::compare_range::{self, Points, RangeRow};
 use super::html::read::{Csv, Est, ReportError};
 use super::html::write_atomic;
 use super::sig;
@@ -202,6 +204,39 @@ pub fn compare(rows: &[CompareRow], caption: &str) -> String {
     s
 }
 
+/// The summary of a compare over a calibration's set: the caption surgesim
+/// printed, per scenario the range of failures and of calls saved over the
+/// set (compare-range.csv, base first), then the comparison at each point
+/// (compare-points.csv).
+pub fn compare_range(ranges: &[RangeRow], points: &Points, caption: &str) -> String {
+    let mut s = String::new();
+    let base = ranges.first().map_or("", |r| r.name.as_str());
+    let _ = writeln!(s, "### surgesim compare over a calibration's set: {}\n\n{}\n", md(base), md(caption));
+    s.push_str("Ranges over the set (lowest lower to highest upper 95% bound over the points: simulation noise and calibration uncertainty):\n\n");
+    s.push_str("| scenario | failed | saved vs base |\n| --- | ---: | ---: |\n");
+    let range = |[lo, hi]: [f64; 2]| md(&format!("{}..{}", sig(lo, 5), sig(hi, 5)));
+    for (i, r) in ranges.iter().enumerate() {
+        let name = if i == 0 { format!("{} (base)", md(&r.name)) } else { md(&r.name) };
+        let _ = writeln!(s, "| {name} | {} | {} |", range(r.failed), range(r.saved));
+    }
+    s.push_str("\nAt each point of the set (mean [95% CI]):\n\n| point |");
+    for p in &points.params {
+        let _ = write!(s, " {} |", md(p));
+    }
+    s.push_str(" scenario | failed | saved vs base |\n| --- |");
+    s.push_str(&" ---: |".repeat(points.params.len()));
+    s.push_str(" --- | ---: | ---: |\n");
+    let e = |x: &Est| md(&interval(x.mean, x.ci95));
+    for r in &points.rows {
+        let _ = write!(s, "| {} |", md(&r.point));
+        for v in &r.values {
+            let _ = write!(s, " {} |", md(v));
+        }
+        let _ = writeln!(s, " {} | {} | {} |", md(&r.scenario), e(&r.failed), e(&r.saved));
+    }
+    s
+}
+
 /// Writes the check summary of `report_json` (the `check --json` document) to `path`.
 pub fn write_check(path: &Path, report_json: &str) -> Result<(), ReportError> {
     let doc: CheckDoc = serde_json::from_str(report_json)
@@ -214,6 +249,15 @@ pub fn write_check(path: &Path, report_json: &str) -> Result<(), ReportError> {
 pub fn write_compare(path: &Path, compare_csv: &[u8], table: &str) -> Result<(), ReportError> {
     let c = Csv::parse("compare.csv", compare_csv)?;
     write_atomic(path, compare(&rows(&c)?, table.lines().next().unwrap_or_default()).as_bytes())
+}
+
+/// Writes the summary of a compare over a calibration's set, from the
+/// bytes of compare-range.csv and compare-points.csv, with the caption
+/// `table`'s first line, to `path`.
+pub fn write_compare_range(path: &Path, range_csv: &[u8], points_csv: &[u8], table: &str) -> Result<(), ReportError> {
+    let ranges = compare_range::ranges(&Csv::parse("compare-range.csv", range_csv)?)?;
+    let points = compare_range::points(&Csv::parse("compare-points.csv", points_csv)?)?;
+    write_atomic(path, compare_range(&ranges, &points, table.lines().next().unwrap_or_default()).as_bytes())
 }
 
 #[cfg(test)]

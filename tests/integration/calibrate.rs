@@ -1,8 +1,8 @@
 //! `surgesim calibrate`: the closed loop (a hidden spike multiplier and
 //! primary capacity recovered from one replication's counts), unreachable
 //! observations and unknown metrics, the bundled incident's calibration
-//! against its header, `compare --calibration`'s ranges, and a class's share
-//! calibrated with its complement.
+//! against its header, `compare --calibration`'s ranges (with its Markdown
+//! and its report), and a class's share calibrated with its complement.
 
 use std::path::Path;
 
@@ -285,6 +285,106 @@ fn compare_with_a_calibration_reports_ranges() {
         })
         .fold(0.0, f64::max);
     assert!(saved_hi - saved_lo > widest, "range {saved_lo}..{saved_hi}, widest point interval {widest}");
+}
+
+/// compare-range.csv's rows: the scenario and its four bounds.
+fn range_rows(path: &Path) -> Vec<(String, [f64; 4])> {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    let h = r.headers().unwrap().clone();
+    let col = |n: &str| h.iter().position(|x| x == n).unwrap_or_else(|| panic!("no column {n}"));
+    let cols = ["failed_lo", "failed_hi", "saved_lo", "saved_hi"].map(col);
+    r.records()
+        .map(|rec| {
+            let rec = rec.unwrap();
+            (rec[col("scenario")].to_string(), cols.map(|c| rec[c].parse().unwrap()))
+        })
+        .collect()
+}
+
+/// The exact values (`data-v`) of each row of the table `id` of a page.
+fn table_values(html: &str, id: &str) -> Vec<Vec<f64>> {
+    let t = &html[html.find(&format!("id=\"{id}\"")).unwrap_or_else(|| panic!("no table {id}"))..];
+    let t = &t[t.find("<tbody>").unwrap()..t.find("</table>").unwrap()];
+    t.split("<tr")
+        .skip(1)
+        .map(|tr| tr.split("data-v=\"").skip(1).map(|s| s[..s.find('"').unwrap()].parse().unwrap()).collect())
+        .collect()
+}
+
+/// compare --calibration with --markdown and --report: the Markdown and the
+/// page show compare-range.csv's ranges and every row of compare-points.csv,
+/// the other files are those written without the flags, `surgesim report`
+/// renders the folder, and refuses it without compare-points.csv (exit 2).
+#[test]
+fn compare_with_a_calibration_writes_markdown_and_a_report() {
+    use surgesim::report::{markdown::md, sig};
+    let tmp = TempDir::new().unwrap();
+    let sc = write_loop(tmp.path());
+    let variant = tmp.path().join("more.toml");
+    std::fs::write(
+        &variant,
+        "extends = \"loop.toml\"\nname = \"more-workers\"\n[overrides]\n\"primary.workers\" = 50\n",
+    )
+    .unwrap();
+    let (arrived, _) = observe("2m..8m", 1001);
+    let target = format!("window.arrived={arrived}");
+    let vary = "arrivals.spike.multiplier=1.5..4";
+    ok(tmp.path(), &["calibrate", &sc, "--target", &target, "--vary", vary, "-r", "4", "--out", "cal"]);
+    let cal = tmp.path().join("cal/calibration.json");
+    let cmp = |out: &str, extra: &[&str]| {
+        let mut args = vec!["compare", &sc, variant.to_str().unwrap(), "--calibration", cal.to_str().unwrap()];
+        args.extend(["-r", "4", "--out", out]);
+        args.extend(extra);
+        ok(tmp.path(), &args);
+    };
+    cmp("plain", &[]);
+    cmp("cmp", &["--report", "--markdown", "cmp.md"]);
+    let (plain, dir) = (tmp.path().join("plain"), tmp.path().join("cmp"));
+    for f in ["compare.txt", "compare-points.csv", "compare-range.csv"] {
+        assert_eq!(std::fs::read(plain.join(f)).unwrap(), std::fs::read(dir.join(f)).unwrap(), "{f}");
+    }
+    assert!(!plain.join("report.html").exists() && !plain.join("provenance.json").exists());
+    let ranges = range_rows(&dir.join("compare-range.csv"));
+    assert_eq!(ranges.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(), ["calibrate-loop", "more-workers"]);
+    assert!(ranges[1].1[2] > 0.0, "more workers save calls: {ranges:?}");
+    let n_points = std::fs::read_to_string(dir.join("compare-points.csv")).unwrap().lines().count() - 1;
+    assert_eq!(n_points, 3 * 2, "three points, two scenarios");
+
+    // Markdown: compare.txt's header line, each scenario's two ranges, a row per point and scenario.
+    let text = std::fs::read_to_string(dir.join("compare.txt")).unwrap();
+    let doc = std::fs::read_to_string(tmp.path().join("cmp.md")).unwrap();
+    assert!(doc.contains(&md(text.lines().next().unwrap())), "{doc}");
+    for (i, (name, v)) in ranges.iter().enumerate() {
+        let name = if i == 0 { format!("{name} (base)") } else { name.clone() };
+        let line = doc.lines().find(|l| l.starts_with(&format!("| {name} |"))).unwrap_or_else(|| panic!("{doc}"));
+        let cells: Vec<&str> = line.split(" | ").skip(1).map(|c| c.trim_end_matches(" |")).collect();
+        let range = |lo: f64, hi: f64| format!("{}..{}", sig(lo, 5), sig(hi, 5));
+        assert_eq!(cells, [range(v[0], v[1]), range(v[2], v[3])], "{line}");
+    }
+    let point_rows = doc
+        .lines()
+        .filter(|l| ["estimate", "set low end", "set high end"].iter().any(|p| l.starts_with(&format!("| {p} |"))));
+    assert_eq!(point_rows.count(), n_points, "{doc}");
+
+    // The page: the ranges by their exact values, a row per point and scenario.
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(html.contains("data-kind=\"compare-range\"") && html.contains("more-workers"));
+    let expect: Vec<Vec<f64>> = ranges.iter().map(|r| r.1.to_vec()).collect();
+    assert_eq!(table_values(&html, "s1-range"), expect);
+    assert_eq!(table_values(&html, "s1-points").len(), n_points);
+    crate::html_report::assert_self_contained(&html);
+    crate::html_report::assert_balanced(&html);
+    ok(tmp.path(), &["report", "cmp", "-o", "again.html"]);
+    let again = std::fs::read_to_string(tmp.path().join("again.html")).unwrap();
+    assert_eq!(table_values(&again, "s1-range"), expect);
+
+    // Without compare-points.csv: exit 2 naming the file, nothing written.
+    std::fs::remove_file(dir.join("compare-points.csv")).unwrap();
+    let args = ["report", "cmp", "-o", "r.html"];
+    let o = surgesim(tmp.path(), &args);
+    assert_exit(&args, &o, 2);
+    assert!(stderr(&o).contains("compare-points.csv"), "{}", stderr(&o));
+    assert!(!tmp.path().join("r.html").exists());
 }
 
 /// The walkthrough of the README: `fit` of the shipped log rewrites the

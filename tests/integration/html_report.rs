@@ -65,7 +65,7 @@ fn count(hay: &str, needle: &str) -> usize {
 }
 
 /// Self-contained: no reference to anything outside the page.
-fn assert_self_contained(html: &str) {
+pub(crate) fn assert_self_contained(html: &str) {
     let lower = html.to_ascii_lowercase();
     for bad in ["http://", "https://", "src=", "<link", "@import", "url(", "<iframe", "<img", "//cdn"] {
         assert!(!lower.contains(bad), "the page references an external resource: {bad}");
@@ -74,7 +74,7 @@ fn assert_self_contained(html: &str) {
 }
 
 /// Balanced structure: the main elements open and close as often.
-fn assert_balanced(html: &str) {
+pub(crate) fn assert_balanced(html: &str) {
     for one in
         ["<html", "</html>", "<head>", "</head>", "<body>", "</body>", "<main>", "</main>", "<script>", "</script>"]
     {

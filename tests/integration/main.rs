@@ -13,7 +13,8 @@
 //! - `fit`: `surgesim fit` closed loop from a known scenario, and bad logs.
 //! - `calibrate`: `surgesim calibrate` closed loop (hidden multiplier and
 //!   capacity recovered), unreachable targets, unknown metrics, the
-//!   incident's calibration against its header, `compare --calibration`.
+//!   incident's calibration against its header, `compare --calibration`
+//!   (with its Markdown and its report).
 //! - `html_report`: `surgesim report`, `--report` and the Markdown summaries.
 //! - `incident`: the 07:00 incident replay and its counterfactuals.
 //! - `drain`: scale-down victims and drain grace, failing fallback starts

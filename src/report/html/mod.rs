@@ -3,11 +3,13 @@
 //! wrote into one or more output folders, never from a new simulation.
 //!
 //! Each folder is read back ([`read`]), recognised by its files (a run, a
-//! compare, a sweep, a plan or a frontier) and rendered as one section;
-//! every value taken from a file is HTML-escaped, and every SVG is rebuilt
-//! through a whitelist ([`svg::sanitize`]) before it is inlined.
+//! compare, a compare over a calibration's set, a sweep, a plan or a
+//! frontier) and rendered as one section; every value taken from a file
+//! is HTML-escaped, and every SVG is rebuilt through a whitelist
+//! ([`svg::sanitize`]) before it is inlined.
 
 pub mod compare;
+pub mod compare_range;
 pub mod page;
 pub mod provenance;
 pub mod read;
@@ -58,6 +60,7 @@ fn render(folders: Vec<Folder>) -> Result<String, ReportError> {
         let body = match f.kind {
             Kind::Run => run::section(f, &id)?,
             Kind::Compare => compare::section(f, &id)?,
+            Kind::CompareRange => compare_range::section(f, &id)?,
             Kind::Sweep => sweep::sweep_section(f, &id)?,
             Kind::Plan => sweep::plan_section(f, &id)?,
             Kind::Frontier => sweep::frontier_section(f, &id)?,

@@ -20,7 +20,7 @@ pub enum ReportError {
     #[error("{path}: not an output folder of surgesim (no {MARKER} in it)")]
     Foreign { path: String },
     #[error(
-        "{path}: no result surgesim can report on (expected summary.json, compare.csv, sweep.csv, plan.csv or frontier.csv)"
+        "{path}: no result surgesim can report on (expected summary.json, compare.csv, compare-range.csv, sweep.csv, plan.csv or frontier.csv)"
     )]
     Unknown { path: String },
     #[error("{path}: one shard of a sweep; join the shards with `surgesim merge` and report on the merged folder")]
@@ -38,6 +38,8 @@ pub enum ReportError {
 pub enum Kind {
     Run,
     Compare,
+    /// `compare --calibration`: the comparison over a calibration's set.
+    CompareRange,
     Sweep,
     Plan,
     Frontier,
@@ -48,6 +50,7 @@ impl Kind {
         match self {
             Kind::Run => "run",
             Kind::Compare => "compare",
+            Kind::CompareRange => "compare-range",
             Kind::Sweep => "sweep",
             Kind::Plan => "plan",
             Kind::Frontier => "frontier",
@@ -59,6 +62,7 @@ impl Kind {
         match self {
             Kind::Run => &["summary.json", "timeseries.csv", "causes.csv", "timeline.svg"],
             Kind::Compare => &["compare.csv", "compare.txt"],
+            Kind::CompareRange => &["compare-range.csv", "compare-points.csv", "compare.txt"],
             Kind::Sweep => &["sweep.csv", "sweep.txt", "headroom.svg"],
             Kind::Plan => &["plan.csv", "plan.txt"],
             Kind::Frontier => &["frontier.csv", "frontier-probes.csv", "frontier.txt", "frontier.svg"],
@@ -92,7 +96,7 @@ impl Folder {
     /// Like [`Folder::open`], for a folder still being written (no marker yet).
     pub fn detect(path: &Path) -> Result<Folder, ReportError> {
         let shown = path.display().to_string();
-        let kinds = [Kind::Run, Kind::Compare, Kind::Sweep, Kind::Plan, Kind::Frontier];
+        let kinds = [Kind::Run, Kind::Compare, Kind::CompareRange, Kind::Sweep, Kind::Plan, Kind::Frontier];
         let Some(kind) = kinds.into_iter().find(|k| path.join(k.files()[0]).is_file()) else {
             if path.join("sweep.part.csv").is_file() {
                 return Err(ReportError::Shard { path: shown });
@@ -160,8 +164,8 @@ impl Folder {
         let name = self.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         Ok(match self.kind {
             Kind::Run => self.json::<Summary>("summary.json")?.scenario,
-            Kind::Compare => {
-                let c = self.csv("compare.csv")?;
+            Kind::Compare | Kind::CompareRange => {
+                let c = self.csv(if self.kind == Kind::Compare { "compare.csv" } else { "compare-range.csv" })?;
                 let col = c.col("scenario")?;
                 c.rows.first().map_or(name, |r| r[col].clone())
             }
