@@ -12,7 +12,7 @@ use surgesim::report::Staged;
 
 #[derive(Args)]
 pub struct ReportArgs {
-    /// Output folders of run, compare, sweep or plan (one section each, in order).
+    /// Output folders of run, compare (also with --calibration), sweep, plan or frontier (one section each, in order).
     #[arg(required = true, value_name = "DIR")]
     pub dirs: Vec<PathBuf>,
     /// Where to write the page (default: DIR/report.html for one folder, ./report.html for several).

@@ -15,7 +15,7 @@ use crate::report::MARKER;
 pub enum ReportError {
     #[error("{path}: no such folder")]
     NotFound { path: String },
-    #[error("{path}: not a folder (give an output folder of surgesim run, compare, sweep or plan)")]
+    #[error("{path}: not a folder (give an output folder of surgesim run, compare, sweep, plan or frontier)")]
     NotAFolder { path: String },
     #[error("{path}: not an output folder of surgesim (no {MARKER} in it)")]
     Foreign { path: String },
