@@ -12,7 +12,7 @@
 //! knowing: the attempt stays queued as an orphan and takes a worker for
 //! its duration when its turn comes.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
 use rand::Rng;
 
@@ -35,6 +35,73 @@ struct CallState {
     prev_delay: f64,
 }
 
+/// The states of the calls not yet settled, indexed by sequence number.
+///
+/// Sequence numbers are given in arrival order and every arrival's state
+/// is pushed as it arrives, so call `seq` is entry `seq - base`: a
+/// subtraction and a bounds check where a hash map hashed the key. A
+/// settled entry is emptied (`attempts == 0`) and the front trimmed past
+/// the settled calls, so memory is the span from the oldest unsettled call
+/// to the newest: a few attempt lifetimes (timeouts, delays, queueing) of
+/// arrivals, not the run. One call that never settles holds the span open
+/// (unlimited attempts in a lasting overload); a slab whose index every
+/// holder of a call carried (the queue, the orbit, the failing starts, the
+/// workers' lists) would bound memory by the calls in flight instead, at
+/// the price of one more field in each of those and in their hot paths.
+#[derive(Debug, Default)]
+struct CallStates {
+    /// Sequence number of the front entry.
+    base: u64,
+    states: VecDeque<CallState>,
+}
+
+impl CallStates {
+    #[inline]
+    fn index(&self, seq: u64) -> Option<usize> {
+        let i = seq.checked_sub(self.base)?;
+        (i < self.states.len() as u64).then_some(i as usize)
+    }
+
+    #[inline]
+    fn get(&self, seq: u64) -> Option<&CallState> {
+        self.index(seq).map(|i| &self.states[i]).filter(|s| s.attempts > 0)
+    }
+
+    #[inline]
+    fn get_mut(&mut self, seq: u64) -> Option<&mut CallState> {
+        self.index(seq).map(|i| &mut self.states[i]).filter(|s| s.attempts > 0)
+    }
+
+    /// The state of a new call, `seq` the newest so far.
+    #[inline]
+    fn insert(&mut self, seq: u64, st: CallState) {
+        if self.states.is_empty() {
+            self.base = seq;
+        }
+        debug_assert!(seq >= self.base + self.states.len() as u64, "calls arrive in sequence order");
+        while self.base + (self.states.len() as u64) < seq {
+            self.states.push_back(CallState::SETTLED);
+        }
+        self.states.push_back(st);
+    }
+
+    /// Call `seq` is settled: its entry empties, the front is trimmed.
+    #[inline]
+    fn remove(&mut self, seq: u64) {
+        let Some(i) = self.index(seq) else { return };
+        self.states[i].attempts = 0;
+        while self.states.front().is_some_and(|s| s.attempts == 0) {
+            self.states.pop_front();
+            self.base += 1;
+        }
+    }
+}
+
+impl CallState {
+    /// An emptied entry of [`CallStates`].
+    const SETTLED: CallState = CallState { first: Tick::ZERO, attempts: 0, prev_delay: 0.0 };
+}
+
 /// A call waiting to retry.
 #[derive(Copy, Clone, Debug)]
 struct Retrying {
@@ -47,7 +114,7 @@ pub(super) struct Clients<'s> {
     spec: &'s ClientsSpec,
     rng: StreamRng,
     /// Calls not yet settled, by sequence number.
-    calls: HashMap<u64, CallState>,
+    calls: CallStates,
     orbit: Vec<Option<Retrying>>,
     orbit_free: Vec<u32>,
     budget: Option<Budget>,
@@ -59,7 +126,7 @@ impl<'s> Clients<'s> {
         Clients {
             spec,
             rng: stream(seed, run, Stream::Clients),
-            calls: HashMap::new(),
+            calls: CallStates::default(),
             orbit: Vec::new(),
             orbit_free: Vec::new(),
             budget,
@@ -73,7 +140,7 @@ impl<'s> Clients<'s> {
     /// Internal time of call `seq`'s first attempt (`now` if unknown).
     #[inline]
     pub(super) fn first(&self, seq: u64, now: Tick) -> Tick {
-        self.calls.get(&seq).map_or(now, |c| c.first)
+        self.calls.get(seq).map_or(now, |c| c.first)
     }
 
     /// Calls waiting to retry whose first attempt was at or after `since`.
@@ -85,7 +152,7 @@ impl<'s> Clients<'s> {
     /// for `reason`; if so, returns when, and the orbit slot.
     fn retry(&mut self, now: Tick, seq: u64, class: u16, duration: Tick, reason: usize) -> Option<(Tick, u32)> {
         let r = self.spec.retry.as_ref()?;
-        let st = self.calls.get_mut(&seq)?;
+        let st = self.calls.get_mut(seq)?;
         if !r.on[reason] || (r.attempts > 0 && st.attempts >= r.attempts) {
             return None;
         }
@@ -210,7 +277,7 @@ impl Sim<'_> {
     #[inline]
     pub(super) fn settled(&mut self, seq: u64) {
         if let Some(c) = self.clients.as_mut() {
-            c.calls.remove(&seq);
+            c.calls.remove(seq);
         }
     }
 
@@ -219,7 +286,7 @@ impl Sim<'_> {
         let c = self.clients.as_mut().expect("retries only with clients");
         let r = c.orbit[slot as usize].take().expect("a call waiting to retry");
         c.orbit_free.push(slot);
-        if let Some(st) = c.calls.get_mut(&r.seq) {
+        if let Some(st) = c.calls.get_mut(r.seq) {
             st.attempts += 1;
         }
         // The scaler's arrival count sees every attempt.
@@ -264,7 +331,7 @@ impl Sim<'_> {
             }
         }
         let first = c.first(seq, arrival);
-        c.calls.remove(&seq);
+        c.calls.remove(seq);
         let outcome = if reason == ABANDONED {
             CallOutcome::Abandoned
         } else {
@@ -343,6 +410,31 @@ mod tests {
     /// The 0.1 % critical value of the KS distance for n draws.
     fn ks_crit(n: usize) -> f64 {
         1.95 / (n as f64).sqrt()
+    }
+
+    #[test]
+    fn call_states_trim_past_settled_calls() {
+        let st = |s| CallState { first: Tick::from_secs(s), attempts: 1, prev_delay: 0.0 };
+        let mut c = CallStates::default();
+        for seq in 0..5 {
+            c.insert(seq, st(seq));
+        }
+        c.remove(1);
+        c.remove(3);
+        assert_eq!((c.base, c.states.len()), (0, 5));
+        assert!(c.get(1).is_none() && c.get(2).is_some_and(|s| s.first == Tick::from_secs(2)));
+        c.remove(0);
+        // Calls 0 and 1 are gone from the front; 3 is empty behind 2.
+        assert_eq!((c.base, c.states.len()), (2, 3));
+        c.remove(2);
+        assert_eq!((c.base, c.states.len()), (4, 1));
+        c.remove(4);
+        assert!(c.states.is_empty() && c.get(4).is_none() && c.get(u64::MAX).is_none());
+        // A new call after everything settled starts the span afresh.
+        c.insert(9, st(9));
+        assert_eq!((c.base, c.get(9).map(|s| s.first)), (9, Some(Tick::from_secs(9))));
+        c.remove(7);
+        assert!(c.get(9).is_some());
     }
 
     #[test]
