@@ -11,17 +11,24 @@
 //! A client timeout hangs up on a waiting attempt without the system
 //! knowing: the attempt stays queued as an orphan and takes a worker for
 //! its duration when its turn comes.
+//!
+//! When `on` lists `drain_timeout` (only where a drain can cut calls off),
+//! a call's state is kept while it is in service on the primary (settled
+//! when it ends), so that a cut-off counts as a failed attempt and may be
+//! retried: the caller redials and the call starts over with its whole
+//! duration. Otherwise a cut-off ends its call as it does without clients.
 
 use std::collections::VecDeque;
 
 use rand::Rng;
 
+use super::primary::Tracked;
 use super::record::CallOutcome;
 use super::{Ev, Sim, INITIAL};
 use crate::engine::EventQueue;
 use crate::observe::FailReason;
 use crate::rng::{stream, Stream, StreamRng};
-use crate::scenario::clients::{ClientsSpec, Jitter, RetryDelay, ABANDONED};
+use crate::scenario::clients::{ClientsSpec, Jitter, RetryDelay, ABANDONED, DRAIN_TIMEOUT};
 use crate::time::Tick;
 
 /// What a call carries from one attempt to the next.
@@ -29,6 +36,8 @@ use crate::time::Tick;
 struct CallState {
     /// Internal time of the first attempt.
     first: Tick,
+    /// Internal time of the current attempt.
+    attempt: Tick,
     /// Attempts made so far.
     attempts: u32,
     /// The last retry delay, seconds (decorrelated jitter grows from it).
@@ -99,7 +108,7 @@ impl CallStates {
 
 impl CallState {
     /// An emptied entry of [`CallStates`].
-    const SETTLED: CallState = CallState { first: Tick::ZERO, attempts: 0, prev_delay: 0.0 };
+    const SETTLED: CallState = CallState { first: Tick::ZERO, attempt: Tick::ZERO, attempts: 0, prev_delay: 0.0 };
 }
 
 /// A call waiting to retry.
@@ -118,6 +127,9 @@ pub(super) struct Clients<'s> {
     orbit: Vec<Option<Retrying>>,
     orbit_free: Vec<u32>,
     budget: Option<Budget>,
+    /// Cut-offs are attempts (`on` lists `drain_timeout`): states are kept
+    /// while calls are in service on the primary.
+    hold: bool,
 }
 
 impl<'s> Clients<'s> {
@@ -130,7 +142,14 @@ impl<'s> Clients<'s> {
             orbit: Vec::new(),
             orbit_free: Vec::new(),
             budget,
+            hold: spec.retries_cut_offs(),
         }
+    }
+
+    /// Whether a drain's cut-off is an attempt (see [`Clients::hold`]).
+    #[inline]
+    pub(super) fn holds(&self) -> bool {
+        self.hold
     }
 
     pub(super) fn timeout(&self) -> Option<Tick> {
@@ -264,7 +283,7 @@ impl Sim<'_> {
     #[inline(never)]
     fn note_first_attempt(&mut self, now: Tick, seq: u64, class: u16) {
         let Some(c) = self.clients.as_mut() else { return };
-        c.calls.insert(seq, CallState { first: now, attempts: 1, prev_delay: 0.0 });
+        c.calls.insert(seq, CallState { first: now, attempt: now, attempts: 1, prev_delay: 0.0 });
         if let Some(b) = c.budget.as_mut() {
             b.first(now);
         }
@@ -281,6 +300,16 @@ impl Sim<'_> {
         }
     }
 
+    /// Call `seq` started service on the primary: settled, unless cut-offs
+    /// are attempts, which a drain may still make (then settled when it
+    /// ends, in [`Sim::record_ended`]).
+    #[inline]
+    pub(super) fn started_primary(&mut self, seq: u64) {
+        if let Some(c) = self.clients.as_mut().filter(|c| !c.hold) {
+            c.calls.remove(seq);
+        }
+    }
+
     /// A retry is due: the call makes its next attempt.
     pub(super) fn on_retry(&mut self, now: Tick, slot: u32, q: &mut EventQueue<Ev>) {
         let c = self.clients.as_mut().expect("retries only with clients");
@@ -288,6 +317,7 @@ impl Sim<'_> {
         c.orbit_free.push(slot);
         if let Some(st) = c.calls.get_mut(r.seq) {
             st.attempts += 1;
+            st.attempt = now;
         }
         // The scaler's arrival count sees every attempt.
         self.arrivals += 1;
@@ -345,6 +375,35 @@ impl Sim<'_> {
             }
         } else {
             self.fail_arrived(first, class, crate::observe::REASONS[reason]);
+        }
+    }
+
+    /// The attempt of listed call `c`, in service on the primary, was cut
+    /// off at `now` by its worker's drain: a failed attempt (`drain_timeout`),
+    /// retried if allowed (the call starts over, its whole duration again;
+    /// it is then no longer served); otherwise the call fails as
+    /// `drain_timeout`, as it does without clients.
+    pub(super) fn attempt_cut_off(&mut self, now: Tick, c: Tracked, q: &mut EventQueue<Ev>) {
+        let cl = self.clients.as_mut().expect("attempts only with clients");
+        // The state is held while a drain may cut the call off.
+        let attempt = cl.calls.get(c.seq).map_or(c.arrival, |s| s.attempt);
+        if let Some((at, slot)) = cl.retry(now, c.seq, c.class, c.duration, DRAIN_TIMEOUT) {
+            if at < self.end {
+                q.push(at, Ev::Retry { slot });
+            }
+            if let Some(t) = self.reported(c.arrival) {
+                let start = Tick(c.end.0.saturating_sub(c.duration.0));
+                self.obs.cut_off_retried(t, c.class, start.saturating_sub(attempt));
+            }
+        } else {
+            cl.calls.remove(c.seq);
+            self.record_tracked(c, CallOutcome::Failed(FailReason::DrainTimeout), now);
+            if let Some(t) = self.reported(c.arrival) {
+                self.obs.cut_off(t, c.class, self.eligible[c.class as usize]);
+            }
+        }
+        if let Some(t) = self.reported(attempt) {
+            self.obs.attempt_failed(t, c.class, DRAIN_TIMEOUT);
         }
     }
 
@@ -414,7 +473,7 @@ mod tests {
 
     #[test]
     fn call_states_trim_past_settled_calls() {
-        let st = |s| CallState { first: Tick::from_secs(s), attempts: 1, prev_delay: 0.0 };
+        let st = |s| CallState { first: Tick::from_secs(s), attempt: Tick::from_secs(s), attempts: 1, prev_delay: 0.0 };
         let mut c = CallStates::default();
         for seq in 0..5 {
             c.insert(seq, st(seq));
