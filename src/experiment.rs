@@ -95,6 +95,7 @@ fn collect(sc: &Scenario, run: u64, f: Outcome) -> RunResult {
             recovery_time_s: c
                 .surge_end
                 .and_then(|s| crate::result::recovery_time(&o.bins, sc.bin.0, s.0, c.recovered_below)),
+            cut_off_attempts: c.retries_cut_offs(),
         }),
         cost: sc.cost.clone(),
         service_levels: sc.service_levels.iter().map(|s| s.0.clone()).collect(),

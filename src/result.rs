@@ -72,6 +72,10 @@ pub struct RetryResult {
     /// `recovered_below` of its attempts failing; `None` when the run ends
     /// before that, or without a single surge.
     pub recovery_time_s: Option<f64>,
+    /// A drain's cut-off is an attempt that may be retried (`on` lists
+    /// `drain_timeout`): the metrics carry `failed_attempts_drain_timeout`.
+    /// Copied from the scenario.
+    pub cut_off_attempts: bool,
 }
 
 fn secs(area: u128) -> f64 {
@@ -149,7 +153,7 @@ impl RunResult {
         };
         m.push(("detection_latency_s".into(), latency));
         if let Some(r) = &self.retries {
-            push_attempts(&mut m, &self.totals);
+            push_attempts(&mut m, &self.totals, r.cut_off_attempts);
             m.push(("retrying_end".into(), Some(r.retrying_end as f64)));
             m.push(("recovery_time_s".into(), r.recovery_time_s));
         }
@@ -216,13 +220,19 @@ pub fn push_service_levels(m: &mut Vec<(String, Option<f64>)>, prefix: &str, c: 
 }
 
 /// With `[clients]`: attempts (first and retried), retries, their ratio
-/// to calls, and failed attempts by reason.
-fn push_attempts(m: &mut Vec<(String, Option<f64>)>, c: &Counts) {
+/// to calls, and failed attempts by reason; `drain`: with
+/// `failed_attempts_drain_timeout` (only where cut-offs are attempts, so
+/// other outputs keep their bytes).
+fn push_attempts(m: &mut Vec<(String, Option<f64>)>, c: &Counts, drain: bool) {
     let mut put = |k: &str, v: f64| m.push((k.to_string(), Some(v)));
     put("attempts", c.attempts as f64);
     put("retries", c.attempts.saturating_sub(c.arrived) as f64);
     put("retry_amplification", if c.arrived == 0 { 0.0 } else { c.attempts as f64 / c.arrived as f64 });
-    for (name, n) in crate::scenario::clients::ATTEMPT_REASONS.iter().zip(c.failed_attempts) {
+    use crate::scenario::clients::{ATTEMPT_REASONS, DRAIN_TIMEOUT};
+    for (k, (name, n)) in ATTEMPT_REASONS.iter().zip(c.failed_attempts).enumerate() {
+        if k == DRAIN_TIMEOUT && !drain {
+            continue;
+        }
         put(&format!("failed_attempts_{name}"), n as f64);
     }
 }
@@ -286,7 +296,10 @@ pub fn metric_names(sc: &Scenario) -> Vec<String> {
         broken_since_s: None,
         saturation: vec![],
         drain_can_cut: sc.primary.drain_can_cut(),
-        retries: sc.clients.as_ref().map(|_| RetryResult::default()),
+        retries: sc
+            .clients
+            .as_ref()
+            .map(|c| RetryResult { cut_off_attempts: c.retries_cut_offs(), ..RetryResult::default() }),
         cost: sc.cost.clone(),
         service_levels: sc.service_levels.iter().map(|s| s.0.clone()).collect(),
         surge: sc.surge.as_ref().map_or_else(Vec::new, |f| f.fields().into_iter().map(|k| (k, 0.0)).collect()),

@@ -11,17 +11,24 @@
 //! A client timeout hangs up on a waiting attempt without the system
 //! knowing: the attempt stays queued as an orphan and takes a worker for
 //! its duration when its turn comes.
+//!
+//! When `on` lists `drain_timeout` (only where a drain can cut calls off),
+//! a call's state is kept while it is in service on the primary (settled
+//! when it ends), so that a cut-off counts as a failed attempt and may be
+//! retried: the caller redials and the call starts over with its whole
+//! duration. Otherwise a cut-off ends its call as it does without clients.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
 use rand::Rng;
 
+use super::primary::Tracked;
 use super::record::CallOutcome;
 use super::{Ev, Sim, INITIAL};
 use crate::engine::EventQueue;
 use crate::observe::FailReason;
 use crate::rng::{stream, Stream, StreamRng};
-use crate::scenario::clients::{ClientsSpec, Jitter, RetryDelay, ABANDONED};
+use crate::scenario::clients::{ClientsSpec, Jitter, RetryDelay, ABANDONED, DRAIN_TIMEOUT};
 use crate::time::Tick;
 
 /// What a call carries from one attempt to the next.
@@ -29,10 +36,79 @@ use crate::time::Tick;
 struct CallState {
     /// Internal time of the first attempt.
     first: Tick,
+    /// Internal time of the current attempt.
+    attempt: Tick,
     /// Attempts made so far.
     attempts: u32,
     /// The last retry delay, seconds (decorrelated jitter grows from it).
     prev_delay: f64,
+}
+
+/// The states of the calls not yet settled, indexed by sequence number.
+///
+/// Sequence numbers are given in arrival order and every arrival's state
+/// is pushed as it arrives, so call `seq` is entry `seq - base`: a
+/// subtraction and a bounds check where a hash map hashed the key. A
+/// settled entry is emptied (`attempts == 0`) and the front trimmed past
+/// the settled calls, so memory is the span from the oldest unsettled call
+/// to the newest: a few attempt lifetimes (timeouts, delays, queueing) of
+/// arrivals, not the run. One call that never settles holds the span open
+/// (unlimited attempts in a lasting overload); a slab whose index every
+/// holder of a call carried (the queue, the orbit, the failing starts, the
+/// workers' lists) would bound memory by the calls in flight instead, at
+/// the price of one more field in each of those and in their hot paths.
+#[derive(Debug, Default)]
+struct CallStates {
+    /// Sequence number of the front entry.
+    base: u64,
+    states: VecDeque<CallState>,
+}
+
+impl CallStates {
+    #[inline]
+    fn index(&self, seq: u64) -> Option<usize> {
+        let i = seq.checked_sub(self.base)?;
+        (i < self.states.len() as u64).then_some(i as usize)
+    }
+
+    #[inline]
+    fn get(&self, seq: u64) -> Option<&CallState> {
+        self.index(seq).map(|i| &self.states[i]).filter(|s| s.attempts > 0)
+    }
+
+    #[inline]
+    fn get_mut(&mut self, seq: u64) -> Option<&mut CallState> {
+        self.index(seq).map(|i| &mut self.states[i]).filter(|s| s.attempts > 0)
+    }
+
+    /// The state of a new call, `seq` the newest so far.
+    #[inline]
+    fn insert(&mut self, seq: u64, st: CallState) {
+        if self.states.is_empty() {
+            self.base = seq;
+        }
+        debug_assert!(seq >= self.base + self.states.len() as u64, "calls arrive in sequence order");
+        while self.base + (self.states.len() as u64) < seq {
+            self.states.push_back(CallState::SETTLED);
+        }
+        self.states.push_back(st);
+    }
+
+    /// Call `seq` is settled: its entry empties, the front is trimmed.
+    #[inline]
+    fn remove(&mut self, seq: u64) {
+        let Some(i) = self.index(seq) else { return };
+        self.states[i].attempts = 0;
+        while self.states.front().is_some_and(|s| s.attempts == 0) {
+            self.states.pop_front();
+            self.base += 1;
+        }
+    }
+}
+
+impl CallState {
+    /// An emptied entry of [`CallStates`].
+    const SETTLED: CallState = CallState { first: Tick::ZERO, attempt: Tick::ZERO, attempts: 0, prev_delay: 0.0 };
 }
 
 /// A call waiting to retry.
@@ -47,10 +123,13 @@ pub(super) struct Clients<'s> {
     spec: &'s ClientsSpec,
     rng: StreamRng,
     /// Calls not yet settled, by sequence number.
-    calls: HashMap<u64, CallState>,
+    calls: CallStates,
     orbit: Vec<Option<Retrying>>,
     orbit_free: Vec<u32>,
     budget: Option<Budget>,
+    /// Cut-offs are attempts (`on` lists `drain_timeout`): states are kept
+    /// while calls are in service on the primary.
+    hold: bool,
 }
 
 impl<'s> Clients<'s> {
@@ -59,11 +138,18 @@ impl<'s> Clients<'s> {
         Clients {
             spec,
             rng: stream(seed, run, Stream::Clients),
-            calls: HashMap::new(),
+            calls: CallStates::default(),
             orbit: Vec::new(),
             orbit_free: Vec::new(),
             budget,
+            hold: spec.retries_cut_offs(),
         }
+    }
+
+    /// Whether a drain's cut-off is an attempt (see [`Clients::hold`]).
+    #[inline]
+    pub(super) fn holds(&self) -> bool {
+        self.hold
     }
 
     pub(super) fn timeout(&self) -> Option<Tick> {
@@ -73,7 +159,7 @@ impl<'s> Clients<'s> {
     /// Internal time of call `seq`'s first attempt (`now` if unknown).
     #[inline]
     pub(super) fn first(&self, seq: u64, now: Tick) -> Tick {
-        self.calls.get(&seq).map_or(now, |c| c.first)
+        self.calls.get(seq).map_or(now, |c| c.first)
     }
 
     /// Calls waiting to retry whose first attempt was at or after `since`.
@@ -85,7 +171,7 @@ impl<'s> Clients<'s> {
     /// for `reason`; if so, returns when, and the orbit slot.
     fn retry(&mut self, now: Tick, seq: u64, class: u16, duration: Tick, reason: usize) -> Option<(Tick, u32)> {
         let r = self.spec.retry.as_ref()?;
-        let st = self.calls.get_mut(&seq)?;
+        let st = self.calls.get_mut(seq)?;
         if !r.on[reason] || (r.attempts > 0 && st.attempts >= r.attempts) {
             return None;
         }
@@ -197,7 +283,7 @@ impl Sim<'_> {
     #[inline(never)]
     fn note_first_attempt(&mut self, now: Tick, seq: u64, class: u16) {
         let Some(c) = self.clients.as_mut() else { return };
-        c.calls.insert(seq, CallState { first: now, attempts: 1, prev_delay: 0.0 });
+        c.calls.insert(seq, CallState { first: now, attempt: now, attempts: 1, prev_delay: 0.0 });
         if let Some(b) = c.budget.as_mut() {
             b.first(now);
         }
@@ -210,7 +296,17 @@ impl Sim<'_> {
     #[inline]
     pub(super) fn settled(&mut self, seq: u64) {
         if let Some(c) = self.clients.as_mut() {
-            c.calls.remove(&seq);
+            c.calls.remove(seq);
+        }
+    }
+
+    /// Call `seq` started service on the primary: settled, unless cut-offs
+    /// are attempts, which a drain may still make (then settled when it
+    /// ends, in [`Sim::record_ended`]).
+    #[inline]
+    pub(super) fn started_primary(&mut self, seq: u64) {
+        if let Some(c) = self.clients.as_mut().filter(|c| !c.hold) {
+            c.calls.remove(seq);
         }
     }
 
@@ -219,8 +315,9 @@ impl Sim<'_> {
         let c = self.clients.as_mut().expect("retries only with clients");
         let r = c.orbit[slot as usize].take().expect("a call waiting to retry");
         c.orbit_free.push(slot);
-        if let Some(st) = c.calls.get_mut(&r.seq) {
+        if let Some(st) = c.calls.get_mut(r.seq) {
             st.attempts += 1;
+            st.attempt = now;
         }
         // The scaler's arrival count sees every attempt.
         self.arrivals += 1;
@@ -264,7 +361,7 @@ impl Sim<'_> {
             }
         }
         let first = c.first(seq, arrival);
-        c.calls.remove(&seq);
+        c.calls.remove(seq);
         let outcome = if reason == ABANDONED {
             CallOutcome::Abandoned
         } else {
@@ -278,6 +375,35 @@ impl Sim<'_> {
             }
         } else {
             self.fail_arrived(first, class, crate::observe::REASONS[reason]);
+        }
+    }
+
+    /// The attempt of listed call `c`, in service on the primary, was cut
+    /// off at `now` by its worker's drain: a failed attempt (`drain_timeout`),
+    /// retried if allowed (the call starts over, its whole duration again;
+    /// it is then no longer served); otherwise the call fails as
+    /// `drain_timeout`, as it does without clients.
+    pub(super) fn attempt_cut_off(&mut self, now: Tick, c: Tracked, q: &mut EventQueue<Ev>) {
+        let cl = self.clients.as_mut().expect("attempts only with clients");
+        // The state is held while a drain may cut the call off.
+        let attempt = cl.calls.get(c.seq).map_or(c.arrival, |s| s.attempt);
+        if let Some((at, slot)) = cl.retry(now, c.seq, c.class, c.duration, DRAIN_TIMEOUT) {
+            if at < self.end {
+                q.push(at, Ev::Retry { slot });
+            }
+            if let Some(t) = self.reported(c.arrival) {
+                let start = Tick(c.end.0.saturating_sub(c.duration.0));
+                self.obs.cut_off_retried(t, c.class, start.saturating_sub(attempt));
+            }
+        } else {
+            cl.calls.remove(c.seq);
+            self.record_tracked(c, CallOutcome::Failed(FailReason::DrainTimeout), now);
+            if let Some(t) = self.reported(c.arrival) {
+                self.obs.cut_off(t, c.class, self.eligible[c.class as usize]);
+            }
+        }
+        if let Some(t) = self.reported(attempt) {
+            self.obs.attempt_failed(t, c.class, DRAIN_TIMEOUT);
         }
     }
 
@@ -343,6 +469,31 @@ mod tests {
     /// The 0.1 % critical value of the KS distance for n draws.
     fn ks_crit(n: usize) -> f64 {
         1.95 / (n as f64).sqrt()
+    }
+
+    #[test]
+    fn call_states_trim_past_settled_calls() {
+        let st = |s| CallState { first: Tick::from_secs(s), attempt: Tick::from_secs(s), attempts: 1, prev_delay: 0.0 };
+        let mut c = CallStates::default();
+        for seq in 0..5 {
+            c.insert(seq, st(seq));
+        }
+        c.remove(1);
+        c.remove(3);
+        assert_eq!((c.base, c.states.len()), (0, 5));
+        assert!(c.get(1).is_none() && c.get(2).is_some_and(|s| s.first == Tick::from_secs(2)));
+        c.remove(0);
+        // Calls 0 and 1 are gone from the front; 3 is empty behind 2.
+        assert_eq!((c.base, c.states.len()), (2, 3));
+        c.remove(2);
+        assert_eq!((c.base, c.states.len()), (4, 1));
+        c.remove(4);
+        assert!(c.states.is_empty() && c.get(4).is_none() && c.get(u64::MAX).is_none());
+        // A new call after everything settled starts the span afresh.
+        c.insert(9, st(9));
+        assert_eq!((c.base, c.get(9).map(|s| s.first)), (9, Some(Tick::from_secs(9))));
+        c.remove(7);
+        assert!(c.get(9).is_some());
     }
 
     #[test]

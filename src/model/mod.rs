@@ -255,7 +255,7 @@ impl<'s> Sim<'s> {
                 q.push(end, Ev::PrimaryEnd { worker: w, generation: self.primary.generation(w) });
             } else {
                 self.start_primary(w, now, first, duration, class, seq, q);
-                self.settled(seq);
+                self.started_primary(seq);
             }
             if let Some(t) = rep {
                 // An arrival's first attempt: `first` is `now`, so the
@@ -370,7 +370,7 @@ impl<'s> Sim<'s> {
             }
             let first = self.first_of(w.seq, w.arrival);
             self.start_primary(worker, now, first, w.duration, w.class, w.seq, q);
-            self.settled(w.seq);
+            self.started_primary(w.seq);
             if let Some(t) = self.reported(first) {
                 self.obs.served(t, w.class, Tick(now.0 - w.arrival.0), false);
             }
@@ -404,7 +404,7 @@ impl Handler for Sim<'_> {
                     fb.release(now, provisioned);
                 }
             }
-            Ev::DrainDeadline { worker, generation } => self.on_drain_deadline(now, worker, generation),
+            Ev::DrainDeadline { worker, generation } => self.on_drain_deadline(now, worker, generation, q),
             Ev::FallbackStartFailed { slot } => self.on_failing_start_end(now, slot, q),
             Ev::AbandonTimer { generation } => {
                 if generation == self.abandon_generation && self.clients.is_some() {

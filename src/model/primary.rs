@@ -382,7 +382,7 @@ impl Sim<'_> {
     #[inline(always)]
     pub(super) fn on_primary_end(&mut self, now: Tick, worker: u32, generation: u32, q: &mut EventQueue<Ev>) {
         let freed = self.primary.release(worker, generation, now);
-        if self.record.is_some() {
+        if self.record.is_some() || self.clients.as_ref().is_some_and(|c| c.holds()) {
             self.record_ended();
         }
         if freed {
@@ -423,16 +423,20 @@ impl Sim<'_> {
 
     /// Hands over the record of a listed call, unless it was in service at
     /// the start (never an arrival).
-    fn record_tracked(&mut self, c: Tracked, outcome: CallOutcome, end: Tick) {
+    pub(super) fn record_tracked(&mut self, c: Tracked, outcome: CallOutcome, end: Tick) {
         if let (Some(r), true) = (self.record.as_mut(), c.class != INITIAL) {
             let Tracked { seq, arrival, class, duration, .. } = c;
             r(CallRecord { seq, arrival, class, duration, outcome, end: Some(end) });
         }
     }
 
-    /// After a release: the record of the listed call it ended.
+    /// After a release: the record of the listed call it ended, which is
+    /// settled now (with clients, a drain could have cut it off until now).
     pub(super) fn record_ended(&mut self) {
         if let Some(c) = self.primary.take_ended() {
+            if c.class != INITIAL {
+                self.settled(c.seq);
+            }
             self.record_tracked(c, CallOutcome::ServedPrimary, c.end);
         }
     }
@@ -447,13 +451,18 @@ impl Sim<'_> {
     }
 
     /// The drain grace of `worker` ended at `now`: its calls still running
-    /// fail as `drain_timeout`, ending now.
-    pub(super) fn on_drain_deadline(&mut self, now: Tick, worker: u32, generation: u32) {
+    /// fail as `drain_timeout`, ending now (with clients that redial after a
+    /// cut-off, each is a failed attempt, perhaps retried).
+    pub(super) fn on_drain_deadline(&mut self, now: Tick, worker: u32, generation: u32, q: &mut EventQueue<Ev>) {
         let mut cut = Vec::new();
         self.primary.cut_off(worker, generation, |c| cut.push(c));
         for c in cut {
             // Calls in service at the start (class INITIAL) were never counted.
             if c.class == INITIAL {
+                continue;
+            }
+            if self.clients.as_ref().is_some_and(|c| c.holds()) {
+                self.attempt_cut_off(now, c, q);
                 continue;
             }
             self.record_tracked(c, CallOutcome::Failed(FailReason::DrainTimeout), now);

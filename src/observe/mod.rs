@@ -86,7 +86,7 @@ pub struct Counts {
     pub attempts: u64,
     /// With `[clients]`: failed attempts by reason, indexed as
     /// `scenario::clients::ATTEMPT_REASONS`, counted at each attempt's time.
-    pub failed_attempts: [u64; 5],
+    pub failed_attempts: [u64; 6],
 }
 
 impl Counts {
@@ -493,6 +493,28 @@ impl Observer {
                 c.failed_fallback_eligible += 1;
             }
         });
+    }
+
+    /// A call served on the primary was cut off by a drain and will call
+    /// again (`[clients]`): it is no longer served, nor answered for the
+    /// service levels (its next answer counts). Its wait stays among the
+    /// waits, those of every attempt whose service started.
+    pub fn cut_off_retried(&mut self, arrival: Tick, class: u16, wait: Tick) {
+        if !self.service_levels.is_empty() {
+            let w = wait.0;
+            let mut within = [0u64; MAX_SERVICE_LEVELS];
+            for (c, t) in within.iter_mut().zip(&self.service_levels) {
+                *c = (w <= *t) as u64;
+            }
+            self.each(arrival, class, |c| {
+                c.waited -= (w > 0) as u64;
+                c.answer_wait_sum -= w as u128;
+                for (a, b) in c.answered_within.iter_mut().zip(within) {
+                    *a -= b;
+                }
+            });
+        }
+        self.each(arrival, class, |c| c.served_primary -= 1);
     }
 
     #[inline]

@@ -8,7 +8,9 @@
 //! a distribution or an exponential backoff with jitter (the rules of
 //! "Exponential Backoff And Jitter", AWS Architecture Blog, 2015), at most
 //! `attempts` times in all, within a retry `budget` (a fraction of first
-//! attempts over a sliding window, as Finagle's `RetryBudget` does).
+//! attempts over a sliding window, as Finagle's `RetryBudget` does). A call
+//! a drain cut off in service may be retried too (`drain_timeout`): the
+//! caller redials and the call starts over, its whole duration again.
 
 use serde::Deserialize;
 
@@ -17,12 +19,17 @@ use crate::dist::Dist;
 use crate::time::Tick;
 
 /// Why an attempt failed: the reasons of [`crate::observe::FailReason`]
-/// a call is turned away for, then `abandoned` (a hang-up while waiting).
-pub const ATTEMPT_REASONS: [&str; 5] =
-    ["worker_not_available", "fallback_start_failed", "fallback_throttled", "queue_full", "abandoned"];
+/// a call is turned away for, then `abandoned` (a hang-up while waiting)
+/// and `drain_timeout` (cut off in service when its worker's drain grace
+/// ended; only when `on` lists it, see [`ClientsSpec::retries_cut_offs`]).
+pub const ATTEMPT_REASONS: [&str; 6] =
+    ["worker_not_available", "fallback_start_failed", "fallback_throttled", "queue_full", "abandoned", "drain_timeout"];
 
 /// Index of `abandoned` in [`ATTEMPT_REASONS`].
 pub const ABANDONED: usize = 4;
+
+/// Index of `drain_timeout` in [`ATTEMPT_REASONS`].
+pub const DRAIN_TIMEOUT: usize = 5;
 
 /// Finagle `RetryBudget`'s default window (`ttl` = 10 s; twitter/finagle,
 /// `com.twitter.finagle.service.RetryBudget`).
@@ -81,12 +88,22 @@ pub struct ClientsSpec {
     pub recovered_below: f64,
 }
 
+impl ClientsSpec {
+    /// Whether a drain's cut-off is an attempt that may be retried (`on`
+    /// lists `drain_timeout`, which validation allows only where a drain
+    /// can cut calls off). Otherwise a cut-off ends its call, as without
+    /// clients, and is no failed attempt.
+    pub fn retries_cut_offs(&self) -> bool {
+        self.retry.as_ref().is_some_and(|r| r.on[DRAIN_TIMEOUT])
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct RetrySpec {
     /// Most attempts per call, the first included; 0: unlimited.
     pub attempts: u32,
     /// Which attempt failures are retried, indexed as [`ATTEMPT_REASONS`].
-    pub on: [bool; 5],
+    pub on: [bool; 6],
     pub delay: RetryDelay,
     /// Retries may be at most this fraction of the first attempts made
     /// within the last `budget_window`.

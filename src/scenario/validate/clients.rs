@@ -1,14 +1,15 @@
 //! `[clients]` (timeouts and retries) and `[report]` into
 //! [`ClientsSpec`], rejecting contradictions: a retry table without `on`,
 //! a budget or attempts that allow no retry, jitter on a plain
-//! distribution, a timeout where calls never wait.
+//! distribution, a timeout where calls never wait, a retry on a hang-up or
+//! a drain's cut-off that cannot happen.
 
 use super::ctx::{short_num, Ctx, R};
 use super::dist::validate_dist;
 use crate::arrivals::ArrivalSpec;
 use crate::scenario::clients::{
     ClientsSpec, Jitter, RawBackoff, RawClients, RawRetry, RetryDelay, RetrySpec, ABANDONED, ATTEMPT_REASONS,
-    DEFAULT_BUDGET_WINDOW, DEFAULT_RECOVERED_BELOW,
+    DEFAULT_BUDGET_WINDOW, DEFAULT_RECOVERED_BELOW, DRAIN_TIMEOUT,
 };
 use crate::scenario::raw::RawReport;
 use crate::scenario::raw::{RawAdmission, RawDist};
@@ -22,6 +23,7 @@ pub(super) fn validate_clients(
     raw_adm: Option<&RawAdmission>,
     admission: &mut Admission,
     arrivals: &ArrivalSpec,
+    drain_can_cut: bool,
 ) -> R<Option<ClientsSpec>> {
     let Some(c) = c else {
         if report.is_some_and(|r| r.recovered_below.is_some()) {
@@ -51,7 +53,7 @@ pub(super) fn validate_clients(
     };
     let retry = match &c.retry {
         None => None,
-        Some(r) => Some(validate_retry(cx, r, timeout.is_some() || admission_abandons(admission))?),
+        Some(r) => Some(validate_retry(cx, r, timeout.is_some() || admission_abandons(admission), drain_can_cut)?),
     };
     if timeout.is_none() && retry.is_none() {
         return cx.err("clients", "empty: give `timeout`, `retry`, or both");
@@ -63,7 +65,7 @@ fn admission_abandons(a: &Admission) -> bool {
     a.waits && (a.patience.is_some() || a.max_wait.is_some())
 }
 
-fn validate_retry(cx: &Ctx, r: &RawRetry, may_abandon: bool) -> R<RetrySpec> {
+fn validate_retry(cx: &Ctx, r: &RawRetry, may_abandon: bool, may_cut: bool) -> R<RetrySpec> {
     let attempts = match r.attempts {
         None => 0,
         Some(n) => cx.count("clients.retry.attempts", n, 0)?,
@@ -75,7 +77,7 @@ fn validate_retry(cx: &Ctx, r: &RawRetry, may_abandon: bool) -> R<RetrySpec> {
         let field = if r.budget.is_some() { "clients.retry.budget" } else { "clients.retry.attempts" };
         return cx.err(field, "attempts = 1 allows no retry (attempts counts the first; 0 means unlimited)");
     }
-    let mut on = [false; 5];
+    let mut on = [false; ATTEMPT_REASONS.len()];
     for (i, n) in names.iter().enumerate() {
         match ATTEMPT_REASONS.iter().position(|r| r == n) {
             Some(k) => on[k] = true,
@@ -95,6 +97,12 @@ fn validate_retry(cx: &Ctx, r: &RawRetry, may_abandon: bool) -> R<RetrySpec> {
         return cx.err(
             "clients.retry.on",
             "\"abandoned\": no attempt ever hangs up (give clients.timeout or admission.patience/max_wait)",
+        );
+    }
+    if on[DRAIN_TIMEOUT] && !may_cut {
+        return cx.err(
+            "clients.retry.on",
+            "\"drain_timeout\": no drain ever cuts a call off (give primary.drain_grace a duration and a scaler that removes workers)",
         );
     }
     let Some(delay) = &r.delay else {

@@ -98,6 +98,7 @@ pub(crate) fn validate(raw: RawScenario, path: &str, base: &Path) -> R<Scenario>
         raw.admission.as_ref(),
         &mut admission,
         &arrivals,
+        primary.drain_can_cut(),
     )?;
     let mut cost = validate_cost(&cx, raw.cost.as_ref())?;
     if cost.fallback_slot_hour > 0.0 {

@@ -57,6 +57,9 @@ fn negative_delays_and_timeouts() {
 #[test]
 fn unknown_reason_in_on() {
     rejects("[clients]\nretry = { on = [\"worker_not_available\", \"busy\"], delay = \"1s\" }", "clients.retry.on.1");
+    rejects("[clients]\nretry = { on = [\"drain_timeout\", \"drain\"], delay = \"1s\" }", "clients.retry.on.1");
+    // No scaler removes workers here, so no drain ever cuts a call off.
+    rejects("[clients]\nretry = { on = [\"drain_timeout\"], delay = \"1s\" }", "clients.retry.on");
 }
 
 #[test]

@@ -62,23 +62,28 @@ fn backoff_with_jitter_alone_does_not_recover() {
     assert!(values(&agg, "recovery_time_s").is_empty());
 }
 
-fn conserved(agg: &Aggregate, what: &str) {
+pub(super) fn conserved(agg: &Aggregate, what: &str) {
     for r in &agg.runs {
         let m: std::collections::HashMap<String, f64> =
             r.metrics(&agg.class_names).into_iter().filter_map(|(k, v)| v.map(|v| (k, v))).collect();
         let g = |k: &str| *m.get(k).unwrap_or_else(|| panic!("{what}: no metric {k}"));
+        // Cut-offs are attempts only where clients redial after one.
+        let cut = m.get("failed_attempts_drain_timeout").copied();
         // Every distinct call ends exactly once, or is in flight at the end.
         let ends = g("served_primary") + g("served_fallback") + g("failed") + g("waiting_end") + g("retrying_end");
         assert_eq!(g("arrived"), ends, "{what} run {}: calls", r.run);
         // Every failed attempt is retried, ends its call, or waits to retry at the end.
-        let failed_attempts: f64 =
-            surgesim::scenario::clients::ATTEMPT_REASONS.iter().map(|n| g(&format!("failed_attempts_{n}"))).sum();
-        // Calls turned away or hung up for good (a drain's cut-off is no failed attempt).
+        let failed_attempts: f64 = surgesim::scenario::clients::ATTEMPT_REASONS
+            .iter()
+            .map(|n| if *n == "drain_timeout" { cut.unwrap_or(0.0) } else { g(&format!("failed_attempts_{n}")) })
+            .sum();
+        // Calls turned away, hung up or (where that is an attempt) cut off for good.
         let final_failures: f64 = ["worker_not_available", "fallback_start_failed", "fallback_throttled", "queue_full"]
             .iter()
             .map(|n| g(&format!("failed_{n}")))
             .sum::<f64>()
-            + g("abandoned");
+            + g("abandoned")
+            + cut.map_or(0.0, |_| g("failed_drain_timeout"));
         assert_eq!(
             failed_attempts,
             g("retries") + final_failures + g("retrying_end"),

@@ -2,6 +2,7 @@
 //! theory, conservation of calls and attempts, the metastable scenario and
 //! its variants, and bad input.
 
+mod drain;
 mod input;
 mod metastable;
 mod theory;
