@@ -550,19 +550,19 @@ fn run_with<'s>(
             let k = calls::pick_class(&cum, rng.random()) as usize;
             let d = sc.classes[k].duration.sample(&mut rng);
             let worker = sim.primary.try_admit().expect("validated: initial calls fit the initial slots");
-            sim.start_primary(worker, Tick::ZERO, Tick::ZERO, d, INITIAL, u64::MAX, &mut *q);
+            sim.start_primary(worker, Tick::ZERO, Tick::ZERO, d, INITIAL, u64::MAX, &mut q);
         }
     }
-    sim.schedule_next_arrival(&mut *q);
-    scaling::schedule_loops(sc, &mut *q);
+    sim.schedule_next_arrival(&mut q);
+    scaling::schedule_loops(sc, &mut q);
     for (idx, &(at, _)) in a.schedule.iter().enumerate() {
         q.push(warm.saturating_add(at), Ev::ScheduledMin { idx: idx as u32 });
     }
-    sim.canary.schedule_first(warm, &mut *q);
+    sim.canary.schedule_first(warm, &mut q);
     if let Some(n) = &sc.primary.nodes {
         q.push(n.scan_interval, Ev::NodeScan);
     }
-    run_until(&mut sim, &mut *q, end);
+    run_until(&mut sim, &mut q, end);
     // Starts still failing when the run ends: their calls' outcome is
     // settled, so they count as failed (arrivals = served + failed +
     // abandoned + waiting at the end).

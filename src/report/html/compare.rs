@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use super::page::{figure, table, Cell};
 use super::read::{Csv, Est, Folder, ReportError};
-use super::{esc, provenance, svg};
+use super::{esc, provenance, svg, Provenance};
 
 /// One row of compare.csv.
 pub struct CompareRow {
@@ -39,16 +39,37 @@ pub fn rows(c: &Csv) -> Result<Vec<CompareRow>, ReportError> {
         .collect()
 }
 
-pub fn section(f: &Folder, id: &str) -> Result<String, ReportError> {
-    let rows = rows(&f.csv("compare.csv")?)?;
+/// The start of a compare section: compare.txt's first line, and the
+/// scenario files when provenance was recorded.
+pub fn preamble(f: &Folder, prov: Option<&Provenance>) -> Result<String, ReportError> {
     let caption = f.first_line("compare.txt")?;
-    let prov = f.provenance()?;
     let mut s = String::new();
     let _ = writeln!(s, "<p class=\"sub\">{}</p>", esc(&caption));
-    if let Some(p) = &prov {
+    if let Some(p) = prov {
         s.push_str("<h3>The scenarios</h3>\n");
         s.push_str(&provenance::scenario_files(p));
     }
+    Ok(s)
+}
+
+/// The attributes of table row `i`: the first scenario is the base.
+pub fn row_class(i: usize) -> String {
+    if i == 0 {
+        " class=\"base\"".to_string()
+    } else {
+        String::new()
+    }
+}
+
+/// The name cell of row `i`, the base marked.
+pub fn name_cell(i: usize, name: &str) -> Cell {
+    Cell::text(&if i == 0 { format!("{name} (base)") } else { name.to_string() })
+}
+
+pub fn section(f: &Folder, id: &str) -> Result<String, ReportError> {
+    let rows = rows(&f.csv("compare.csv")?)?;
+    let prov = f.provenance()?;
+    let mut s = preamble(f, prov.as_ref())?;
     s.push_str("<h3>Counterfactuals</h3>\n");
     let _ = writeln!(
         s,
@@ -60,9 +81,9 @@ pub fn section(f: &Folder, id: &str) -> Result<String, ReportError> {
         .enumerate()
         .map(|(i, r)| {
             (
-                if i == 0 { " class=\"base\"".to_string() } else { String::new() },
+                row_class(i),
                 vec![
-                    Cell::text(&if i == 0 { format!("{} (base)", r.name) } else { r.name.clone() }),
+                    name_cell(i, &r.name),
                     Cell::est(&r.failed),
                     Cell::est(&r.eligible),
                     Cell::est(&r.saved),

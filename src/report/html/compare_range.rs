@@ -6,9 +6,10 @@
 
 use std::fmt::Write as _;
 
+use super::compare::{name_cell, preamble, row_class};
 use super::page::{figure, table, Cell};
 use super::read::{Csv, Est, Folder, ReportError};
-use super::{esc, provenance, svg};
+use super::{provenance, svg};
 
 /// One row of compare-range.csv: a scenario's lowest lower and highest
 /// upper 95 % bound over the points.
@@ -96,14 +97,8 @@ fn value_cell(v: &str) -> Cell {
 pub fn section(f: &Folder, id: &str) -> Result<String, ReportError> {
     let ranges = ranges(&f.csv("compare-range.csv")?)?;
     let pts = points(&f.csv("compare-points.csv")?)?;
-    let caption = f.first_line("compare.txt")?;
     let prov = f.provenance()?;
-    let mut s = String::new();
-    let _ = writeln!(s, "<p class=\"sub\">{}</p>", esc(&caption));
-    if let Some(p) = &prov {
-        s.push_str("<h3>The scenarios</h3>\n");
-        s.push_str(&provenance::scenario_files(p));
-    }
+    let mut s = preamble(f, prov.as_ref())?;
     s.push_str("<h3>Ranges over the confidence set</h3>\n");
     let _ = writeln!(
         s,
@@ -115,9 +110,9 @@ pub fn section(f: &Folder, id: &str) -> Result<String, ReportError> {
         .enumerate()
         .map(|(i, r)| {
             (
-                if i == 0 { " class=\"base\"".to_string() } else { String::new() },
+                row_class(i),
                 vec![
-                    Cell::text(&if i == 0 { format!("{} (base)", r.name) } else { r.name.clone() }),
+                    name_cell(i, &r.name),
                     Cell::num(r.failed[0], 5),
                     Cell::num(r.failed[1], 5),
                     Cell::num(r.saved[0], 5),
