@@ -59,9 +59,33 @@ pub struct Totals {
     pub abandoned: f64,
     pub failed_fallback_eligible: f64,
     pub failure_rate: f64,
+    /// With service-level thresholds: the group's service-level metrics
+    /// (`service_level_20s`, `asa_s`, …), their means over the runs in
+    /// which they applied (`null` where none did).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub service_levels: BTreeMap<String, Option<f64>>,
 }
 
-fn totals(agg: &Aggregate, prefix: &str) -> Totals {
+/// The service-level metrics of the group `prefix` (names without it).
+fn service_levels(sc: &Scenario, agg: &Aggregate, prefix: &str) -> BTreeMap<String, Option<f64>> {
+    if sc.service_levels.is_empty() {
+        return BTreeMap::new();
+    }
+    let per_label = ["answered_within_", "service_level_", "service_level_all_"];
+    let names = sc
+        .service_levels
+        .iter()
+        .flat_map(|(label, _)| per_label.map(|p| format!("{p}{label}")))
+        .chain(["waited", "asa_s", "wait_mean_all_s", "abandon_rate"].map(String::from));
+    names
+        .map(|k| {
+            let v = agg.metric(&format!("{prefix}{k}")).filter(|s| s.n > 0).map(|s| s.mean);
+            (k, v)
+        })
+        .collect()
+}
+
+fn totals(sc: &Scenario, agg: &Aggregate, prefix: &str) -> Totals {
     let m = |k: &str| agg.mean(&format!("{prefix}{k}"));
     Totals {
         arrived: m("arrived"),
@@ -77,6 +101,7 @@ fn totals(agg: &Aggregate, prefix: &str) -> Totals {
         abandoned: m("abandoned"),
         failed_fallback_eligible: m("failed_fallback_eligible"),
         failure_rate: m("failure_rate"),
+        service_levels: service_levels(sc, agg, prefix),
     }
 }
 
@@ -103,11 +128,11 @@ pub fn summary<'a>(sc: &'a Scenario, agg: &'a Aggregate) -> Summary<'a> {
             to_s: b.as_secs_f64(),
             from_clock: format_day_clock(cs + a.as_secs_f64()),
             to_clock: format_day_clock(cs + b.as_secs_f64()),
-            totals: totals(agg, "window."),
+            totals: totals(sc, agg, "window."),
         }),
         confidence: 0.95,
-        totals: totals(agg, ""),
-        classes: sc.classes.iter().map(|c| (c.name.as_str(), totals(agg, &format!("class.{}.", c.name)))).collect(),
+        totals: totals(sc, agg, ""),
+        classes: sc.classes.iter().map(|c| (c.name.as_str(), totals(sc, agg, &format!("class.{}.", c.name)))).collect(),
         metrics: agg.metrics.iter().map(|(k, s)| (k.as_str(), s)).collect(),
         warnings: &sc.warnings,
     }

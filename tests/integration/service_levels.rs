@@ -494,3 +494,38 @@ service_level_thresholds = ["20s", "40s"]
         assert_eq!(m["abandon_rate"], Some(0.0));
     }
 }
+
+/// summary.json's nested sections (totals, each class, the window) carry
+/// the service levels of their group, the same numbers as `metrics`; a
+/// scenario without thresholds has no such section.
+#[test]
+fn summary_json_nests_the_service_levels_of_each_group() {
+    let sc = load(&queue(
+        5,
+        "20m",
+        8.0,
+        1.0,
+        9,
+        "max_wait = \"unlimited\"",
+        "window = \"00:05..00:15\"\n[report]\nservice_level_thresholds = [\"1s\", \"5s\"]",
+    ));
+    let agg = experiment::run(&sc, 3, RunOptions::default());
+    let v: serde_json::Value = serde_json::from_str(&surgesim::report::json::to_string(&sc, &agg)).unwrap();
+    for (section, prefix) in [(&v["totals"], ""), (&v["window"], "window."), (&v["classes"]["all"], "class.all.")] {
+        let sl = section["service_levels"].as_object().unwrap_or_else(|| panic!("no service_levels in {prefix:?}"));
+        assert_eq!(sl.len(), 3 * 2 + 4, "{prefix:?}: {sl:?}");
+        for (k, x) in sl {
+            let want = v["metrics"][format!("{prefix}{k}")]["mean"].as_f64();
+            assert_eq!(x.as_f64(), want, "{prefix}{k}");
+        }
+        let level = sl["service_level_5s"].as_f64().unwrap();
+        assert!(sl["service_level_1s"].as_f64().unwrap() <= level && level <= 1.0, "{prefix:?}: {sl:?}");
+    }
+    let plain = load(&queue(5, "20m", 8.0, 1.0, 12, "", ""));
+    let v: serde_json::Value = serde_json::from_str(&surgesim::report::json::to_string(
+        &plain,
+        &experiment::run(&plain, 2, RunOptions::default()),
+    ))
+    .unwrap();
+    assert!(v["totals"].get("service_levels").is_none(), "{}", v["totals"]);
+}
