@@ -68,6 +68,11 @@ const BIN_ONLY: [&str; 2] = ["headroom_avg", "workers_billed_avg"];
 const DEPRECATED: (&str, &str) = ("arrivals", "arrived");
 /// Totals that are ratios, with no per-bin column.
 const RATIOS: [&str; 1] = ["failure_rate"];
+
+/// A total that is a ratio or a mean, not a count summing over bins.
+fn is_ratio(k: &str) -> bool {
+    RATIOS.contains(&k) || k.starts_with("service_level_") || ["asa_s", "wait_mean_all_s", "abandon_rate"].contains(&k)
+}
 /// Sweep columns that are not metrics (besides the `--vary` paths).
 const SWEEP_PLACE: [&str; 2] = ["point", "headroom_pct"];
 
@@ -134,7 +139,12 @@ fn object<'a>(v: &'a Value, key: &str) -> &'a serde_json::Map<String, Value> {
 fn flat_totals(totals: &serde_json::Map<String, Value>) -> BTreeMap<String, f64> {
     let mut out = BTreeMap::new();
     for (k, v) in totals {
-        if let Some(by) = v.as_object() {
+        if k == "service_levels" {
+            // The group's service-level metrics, under their own names.
+            for (m, x) in v.as_object().unwrap() {
+                out.insert(m.clone(), x.as_f64().unwrap_or_else(|| panic!("totals.service_levels.{m} is null")));
+            }
+        } else if let Some(by) = v.as_object() {
             for (r, x) in by {
                 let name = if totals.contains_key(r) { r.clone() } else { format!("failed_{r}") };
                 let x = x.as_f64().unwrap();
@@ -190,14 +200,15 @@ fn one_name_per_quantity_across_the_output_files() {
             .as_f64()
             .unwrap();
         assert!(close(*v, mean), "totals.{k} = {v}, metrics.{k}.mean = {mean}");
-        if RATIOS.contains(&k.as_str()) {
+        if is_ratio(k) {
             continue;
         }
         let sum: f64 = column(&ts_header, &ts_rows, k).iter().sum();
         assert!(close(sum, *v), "timeseries.csv {k} sums to {sum}, totals.{k} is {v}");
     }
-    let ts_counts: BTreeSet<&String> = ts_header.iter().filter(|c| totals.contains_key(*c)).collect();
-    assert_eq!(ts_counts.len(), totals.len() - RATIOS.len(), "a total has no timeseries.csv column");
+    let ts_counts: BTreeSet<&String> = ts_header.iter().filter(|c| totals.contains_key(*c) && !is_ratio(c)).collect();
+    let ratios = totals.keys().filter(|k| is_ratio(k)).count();
+    assert_eq!(ts_counts.len(), totals.len() - ratios, "a total has no timeseries.csv column");
 
     // Per class and for the window: the same names, as `class.C.` and
     // `window.` metrics.
