@@ -419,20 +419,26 @@ impl Observer {
         self.each(at, class, |c| c.failed_attempts[reason] += 1);
     }
 
-    /// The service-level counts of an answered call (kept out of line: the
-    /// common case without thresholds stays small enough to inline).
+    /// The service-level counts of an answered call, or with `undo` their
+    /// removal (kept out of line: the common case without thresholds stays
+    /// small enough to inline).
     #[inline(never)]
-    fn answered(&mut self, arrival: Tick, class: u16, wait: Tick) {
+    fn answered(&mut self, arrival: Tick, class: u16, wait: Tick, undo: bool) {
         let w = wait.0;
         let mut within = [0u64; MAX_SERVICE_LEVELS];
         for (c, t) in within.iter_mut().zip(&self.service_levels) {
             *c = (w <= *t) as u64;
         }
+        let (waited, sum) = ((w > 0) as u64, w as u128);
         self.each(arrival, class, |c| {
-            c.waited += (w > 0) as u64;
-            c.answer_wait_sum += w as u128;
-            for (a, b) in c.answered_within.iter_mut().zip(within) {
-                *a += b;
+            if undo {
+                c.waited -= waited;
+                c.answer_wait_sum -= sum;
+                c.answered_within.iter_mut().zip(within).for_each(|(a, b)| *a -= b);
+            } else {
+                c.waited += waited;
+                c.answer_wait_sum += sum;
+                c.answered_within.iter_mut().zip(within).for_each(|(a, b)| *a += b);
             }
         });
     }
@@ -441,7 +447,7 @@ impl Observer {
     #[inline(always)]
     pub fn served(&mut self, arrival: Tick, class: u16, wait: Tick, on_fallback: bool) {
         if !self.service_levels.is_empty() {
-            self.answered(arrival, class, wait);
+            self.answered(arrival, class, wait, false);
         }
         if on_fallback {
             self.each(arrival, class, |c| c.served_fallback += 1);
@@ -461,7 +467,7 @@ impl Observer {
     #[inline(always)]
     pub fn served_at_once(&mut self, arrival: Tick, class: u16, count_arrival: bool) {
         if !self.service_levels.is_empty() {
-            self.answered(arrival, class, Tick::ZERO);
+            self.answered(arrival, class, Tick::ZERO, false);
         }
         let a = count_arrival as u64;
         self.each(arrival, class, |c| {
@@ -501,18 +507,7 @@ impl Observer {
     /// waits, those of every attempt whose service started.
     pub fn cut_off_retried(&mut self, arrival: Tick, class: u16, wait: Tick) {
         if !self.service_levels.is_empty() {
-            let w = wait.0;
-            let mut within = [0u64; MAX_SERVICE_LEVELS];
-            for (c, t) in within.iter_mut().zip(&self.service_levels) {
-                *c = (w <= *t) as u64;
-            }
-            self.each(arrival, class, |c| {
-                c.waited -= (w > 0) as u64;
-                c.answer_wait_sum -= w as u128;
-                for (a, b) in c.answered_within.iter_mut().zip(within) {
-                    *a -= b;
-                }
-            });
+            self.answered(arrival, class, wait, true);
         }
         self.each(arrival, class, |c| c.served_primary -= 1);
     }
